@@ -1,0 +1,1 @@
+//! Commands of the monitoring service (being written).

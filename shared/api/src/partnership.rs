@@ -1,0 +1,1 @@
+//! Commands of the partnership service (being written).

@@ -1,0 +1,35 @@
+//! Compiles every `.proto` file under `proto/` with protox (pure Rust, no system
+//! `protoc`) and generates prost types that also derive serde, so the same types are
+//! the stored payloads, the JSON of the API and the live deltas.
+use std::path::{Path, PathBuf};
+
+fn protos(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("proto directory is readable") {
+        let path = entry.expect("proto entry").path();
+        if path.is_dir() {
+            protos(&path, out);
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let mut files = Vec::new();
+    protos(&root, &mut files);
+    files.sort();
+    println!("cargo:rerun-if-changed={}", root.display());
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    let descriptors = protox::compile(&files, [&root]).expect("proto files compile");
+    let mut config = prost_build::Config::new();
+    config
+        .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .message_attribute(".", "#[serde(default)]")
+        .enum_attribute(".", "#[serde(rename_all = \"snake_case\")]");
+    config
+        .compile_fds(descriptors)
+        .expect("prost generates the Rust types");
+}

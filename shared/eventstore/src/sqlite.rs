@@ -1,0 +1,1 @@
+//! placeholder: the SQLite backend (being written)
