@@ -1,0 +1,648 @@
+//! The read models and how each event changes them. Everything here is derived: the
+//! models can be dropped and rebuilt from the log at any time. Histories keep the
+//! recorded events themselves (shared, not copied) and render their JSON on demand, so a
+//! rebuild does no JSON work.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use metroplan_api::values::Status;
+use metroplan_events::{EventPayload, RecordedEvent, pb, streams};
+
+use crate::views::*;
+
+/// How many recent changes a plan keeps for its dashboard.
+const LATEST: usize = 20;
+
+#[derive(Debug, Default)]
+pub struct ReadModels {
+    position: u64,
+    plans: BTreeMap<String, PlanState>,
+    actions: HashMap<(String, String), ActionState>,
+    tables: BTreeMap<String, TableView>,
+    agreements: BTreeMap<String, AgreementView>,
+}
+
+#[derive(Debug, Default)]
+struct PlanState {
+    header: pb::PlanCreated,
+    version: u64,
+    revisions: Vec<RevisionView>,
+    axes: Vec<AxisState>,
+    strategies: Vec<StrategyState>,
+    actions: Vec<String>,
+    latest: VecDeque<Arc<RecordedEvent>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct AxisState {
+    add: pb::AxisAdded,
+    retired: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StrategyState {
+    add: pb::StrategyAdded,
+    retired: bool,
+}
+
+#[derive(Debug, Default)]
+struct ActionState {
+    def: pb::ActionAdded,
+    retired: bool,
+    version: u64,
+    report: Option<(pb::ActionProgressReported, Arc<RecordedEvent>)>,
+    history: Vec<Arc<RecordedEvent>>,
+    agreements: BTreeSet<String>,
+}
+
+impl ActionState {
+    fn status(&self) -> &str {
+        self.report.as_ref().map_or("not_started", |(r, _)| r.status.as_str())
+    }
+    fn progress(&self) -> u32 {
+        self.report.as_ref().map_or(0, |(r, _)| r.progress)
+    }
+}
+
+/// Sort key for dotted codes: `1.10` after `1.9`.
+fn code_key(code: &str) -> Vec<u32> {
+    code.split('.').map(|p| p.parse().unwrap_or(u32::MAX)).collect()
+}
+
+/// The payload of a stored event as JSON: the inner message of its family's `oneof`.
+pub fn payload_json(event: &RecordedEvent) -> serde_json::Value {
+    fn inner<E: EventPayload>(event: &RecordedEvent, pick: impl Fn(E) -> serde_json::Value) -> serde_json::Value {
+        E::decode_recorded(event).map_or(serde_json::Value::Null, pick)
+    }
+    fn unwrap_oneof(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) if map.len() == 1 => map.into_iter().next().map_or(serde_json::Value::Null, |(_, v)| v),
+            other => other,
+        }
+    }
+    let to = |v: Result<serde_json::Value, serde_json::Error>| unwrap_oneof(v.unwrap_or_default());
+    match streams::kind(&event.stream_id) {
+        "plan" => inner(event, |e: pb::PlanEvent| to(serde_json::to_value(e.event))),
+        "action" => inner(event, |e: pb::ActionEvent| to(serde_json::to_value(e.event))),
+        "progress" => inner(event, |e: pb::ProgressEvent| to(serde_json::to_value(e.event))),
+        "table" => inner(event, |e: pb::TableEvent| to(serde_json::to_value(e.event))),
+        "agreement" => inner(event, |e: pb::AgreementEvent| to(serde_json::to_value(e.event))),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// One event as a history entry.
+pub fn history_entry(event: &RecordedEvent) -> HistoryEntry {
+    HistoryEntry {
+        position: event.position,
+        stream: event.stream_id.clone(),
+        stream_version: event.stream_version,
+        event_type: event.event_type.clone(),
+        recorded_at: event.recorded_at.to_rfc3339(),
+        actor: event.metadata.actor.clone(),
+        on_behalf_of: event.metadata.on_behalf_of.clone(),
+        reason: event.metadata.reason.clone(),
+        payload: payload_json(event),
+    }
+}
+
+fn rollup<'a>(actions: impl Iterator<Item = &'a ActionState>) -> Rollup {
+    let mut by_status: StatusCounts = Status::ALL.iter().map(|s| (s.as_str().to_owned(), 0)).collect();
+    let (mut n, mut counted, mut sum, mut completed, mut started) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for a in actions.filter(|a| !a.retired) {
+        n += 1;
+        let status = a.status();
+        *by_status.entry(status.to_owned()).or_default() += 1;
+        if status != "cancelled" {
+            counted += 1;
+            sum += u64::from(a.progress());
+            if status == "completed" {
+                completed += 1;
+            }
+            if status != "not_started" {
+                started += 1;
+            }
+        }
+    }
+    let status = if counted > 0 && completed == counted {
+        "completed"
+    } else if started == 0 {
+        "not_started"
+    } else {
+        "in_progress"
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let progress = if counted == 0 { 0.0 } else { ((sum as f64 / counted as f64) * 10.0).round() / 10.0 };
+    Rollup { actions: n, status: status.to_owned(), progress, by_status }
+}
+
+impl ReadModels {
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Applies one event. Events the models do not know are skipped (they stay in the log).
+    pub fn apply(&mut self, event: &RecordedEvent) {
+        self.apply_shared(Arc::new(event.clone()));
+    }
+
+    /// Applies one event without copying it.
+    pub fn apply_shared(&mut self, event: Arc<RecordedEvent>) {
+        self.position = event.position;
+        match streams::kind(&event.stream_id) {
+            "plan" => self.apply_plan(&event),
+            "action" => self.apply_action(&event),
+            "progress" => self.apply_progress(&event),
+            "table" => self.apply_table(&event),
+            "agreement" => self.apply_agreement(&event),
+            _ => {}
+        }
+    }
+
+    fn remember(&mut self, plan: &str, event: &Arc<RecordedEvent>) {
+        if let Some(p) = self.plans.get_mut(plan) {
+            p.latest.push_front(Arc::clone(event));
+            p.latest.truncate(LATEST);
+        }
+    }
+
+    fn apply_plan(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::plan_event::Event;
+        let Some(e) = pb::PlanEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let code = event.stream_id.trim_start_matches("plan:").to_owned();
+        let plan = self.plans.entry(code.clone()).or_default();
+        plan.version = event.stream_version;
+        match e {
+            Event::PlanCreated(x) => plan.header = x,
+            Event::AxisAdded(x) => plan.axes.push(AxisState { add: x, retired: false }),
+            Event::AxisEdited(x) => {
+                if let Some(a) = plan.axes.iter_mut().find(|a| a.add.code == x.code) {
+                    if let Some(v) = x.name { a.add.name = v }
+                    if let Some(v) = x.slogan { a.add.slogan = v }
+                    if let Some(v) = x.description { a.add.description = v }
+                    if let Some(v) = x.pnrr_mission { a.add.pnrr_mission = v }
+                }
+            }
+            Event::AxisMoved(x) => {
+                if let Some(a) = plan.axes.iter_mut().find(|a| a.add.code == x.code) {
+                    a.add.position = x.position;
+                }
+            }
+            Event::AxisRetired(x) => {
+                if let Some(a) = plan.axes.iter_mut().find(|a| a.add.code == x.code) {
+                    a.retired = true;
+                }
+            }
+            Event::StrategyAdded(x) => plan.strategies.push(StrategyState { add: x, retired: false }),
+            Event::StrategyEdited(x) => {
+                if let Some(s) = plan.strategies.iter_mut().find(|s| s.add.code == x.code) {
+                    if let Some(v) = x.name { s.add.name = v }
+                    if let Some(v) = x.description { s.add.description = v }
+                }
+            }
+            Event::StrategyMoved(x) => {
+                if let Some(s) = plan.strategies.iter_mut().find(|s| s.add.code == x.code) {
+                    s.add.axis = x.to_axis;
+                    s.add.position = x.position;
+                }
+            }
+            Event::StrategyRetired(x) => {
+                if let Some(s) = plan.strategies.iter_mut().find(|s| s.add.code == x.code) {
+                    s.retired = true;
+                }
+            }
+            Event::RevisionAdopted(x) => plan.revisions.push(RevisionView {
+                number: x.number,
+                name: x.name,
+                act: x.act,
+                adopted_on: x.adopted_on,
+                at_position: x.at_position,
+            }),
+        }
+        self.remember(&code, event);
+    }
+
+    fn apply_action(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::action_event::Event;
+        let Some(e) = pb::ActionEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Some((plan, code)) = event.stream_id.trim_start_matches("action:").split_once('/') else { return };
+        let key = (plan.to_owned(), code.to_owned());
+        if !self.actions.contains_key(&key) {
+            if let Some(p) = self.plans.get_mut(plan) {
+                p.actions.push(code.to_owned());
+            }
+        }
+        let a = self.actions.entry(key).or_default();
+        a.version = event.stream_version;
+        a.history.push(Arc::clone(event));
+        match e {
+            Event::ActionAdded(x) => a.def = x,
+            Event::ActionEdited(x) => {
+                let d = &mut a.def;
+                if let Some(v) = x.title { d.title = v }
+                if let Some(v) = x.description { d.description = v }
+                if let Some(v) = x.competence { d.competence = v }
+                if let Some(v) = x.responsible_organisations { d.responsible_organisations = v.values }
+                if let Some(v) = x.partner_organisations { d.partner_organisations = v.values }
+                if let Some(v) = x.territorial_scope { d.territorial_scope = v }
+                if let Some(v) = x.planned_start { d.planned_start = v }
+                if let Some(v) = x.planned_end { d.planned_end = v }
+                if let Some(v) = x.actual_start { d.actual_start = v }
+                if let Some(v) = x.actual_end { d.actual_end = v }
+                if let Some(v) = x.funding_lines { d.funding_lines = v.values }
+                if let Some(v) = x.instrument_links { d.instrument_links = v.values }
+            }
+            Event::ActionMoved(x) => a.def.strategy = x.to_strategy,
+            Event::ActionRetired(_) => a.retired = true,
+        }
+        let plan = plan.to_owned();
+        self.remember(&plan, event);
+    }
+
+    fn apply_progress(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::progress_event::Event;
+        let Some(e) = pb::ProgressEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Event::ActionProgressReported(x) = e;
+        let key = (x.plan.clone(), x.action.clone());
+        let plan = x.plan.clone();
+        if let Some(a) = self.actions.get_mut(&key) {
+            a.history.push(Arc::clone(event));
+            a.report = Some((x, Arc::clone(event)));
+        }
+        self.remember(&plan, event);
+    }
+
+    fn apply_table(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::table_event::Event;
+        let Some(e) = pb::TableEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let id = event.stream_id.trim_start_matches("table:").to_owned();
+        let plan = match &e {
+            Event::TableCreated(x) => x.plan.clone(),
+            Event::TableMemberJoined(x) => x.plan.clone(),
+            Event::TableMemberLeft(x) => x.plan.clone(),
+            Event::MeetingHeld(x) => x.plan.clone(),
+        };
+        let table = self.tables.entry(id.clone()).or_insert_with(|| TableView {
+            id: id.clone(),
+            plan: plan.clone(),
+            name: String::new(),
+            kind: String::new(),
+            purpose: String::new(),
+            members: Vec::new(),
+            meetings: Vec::new(),
+            version: 0,
+        });
+        table.version = event.stream_version;
+        match e {
+            Event::TableCreated(x) => {
+                table.name = x.name;
+                table.kind = x.kind;
+                table.purpose = x.purpose;
+            }
+            Event::TableMemberJoined(x) => table.members.push(MemberView { organisation: x.organisation, person: x.person, role: x.role }),
+            Event::TableMemberLeft(x) => table.members.retain(|m| !(m.organisation == x.organisation && m.person == x.person)),
+            Event::MeetingHeld(x) => {
+                for action in x.decisions.iter().flat_map(|d| &d.actions) {
+                    if let Some(a) = self.actions.get_mut(&(plan.clone(), action.clone())) {
+                        a.history.push(Arc::clone(event));
+                    }
+                }
+                table.meetings.push(MeetingView {
+                    meeting_id: x.meeting_id,
+                    held_on: x.held_on,
+                    title: x.title,
+                    decisions: x
+                        .decisions
+                        .into_iter()
+                        .map(|d| DecisionView { decision_id: d.decision_id, text: d.text, actions: d.actions })
+                        .collect(),
+                });
+            }
+        }
+        self.remember(&plan, event);
+    }
+
+    fn apply_agreement(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::agreement_event::Event;
+        let Some(e) = pb::AgreementEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let id = event.stream_id.trim_start_matches("agreement:").to_owned();
+        let g = self.agreements.entry(id.clone()).or_insert_with(|| AgreementView {
+            id: id.clone(),
+            plan: String::new(),
+            kind: String::new(),
+            title: String::new(),
+            subject: String::new(),
+            status: "draft".into(),
+            drafted_on: String::new(),
+            expires_on: String::new(),
+            signed_on: String::new(),
+            terminated_on: String::new(),
+            parties: Vec::new(),
+            actions: Vec::new(),
+            commitments: Vec::new(),
+            committed_cents: 0,
+            amendments: Vec::new(),
+            version: 0,
+        });
+        g.version = event.stream_version;
+        let mut touched: Option<(String, bool)> = None;
+        match e {
+            Event::AgreementDrafted(x) => {
+                g.plan = x.plan;
+                g.kind = x.kind;
+                g.title = x.title;
+                g.subject = x.subject;
+                g.expires_on = x.expires_on;
+                g.drafted_on = x.drafted_on;
+            }
+            Event::AgreementPartyAdded(x) => g.parties.push(PartyView { organisation: x.organisation, role: x.role }),
+            Event::AgreementPartyRemoved(x) => g.parties.retain(|p| p.organisation != x.organisation),
+            Event::AgreementActionLinked(x) => {
+                g.actions.push(x.action.clone());
+                touched = Some((x.action, true));
+            }
+            Event::AgreementActionUnlinked(x) => {
+                g.actions.retain(|a| *a != x.action);
+                touched = Some((x.action, false));
+            }
+            Event::CommitmentMade(x) => g.commitments.push(CommitmentView {
+                commitment_id: x.commitment_id,
+                party: x.party,
+                description: x.description,
+                amount_cents: x.amount_cents,
+                funding_source: x.funding_source,
+                funding_detail: x.funding_detail,
+            }),
+            Event::CommitmentWithdrawn(x) => g.commitments.retain(|c| c.commitment_id != x.commitment_id),
+            Event::AgreementSigned(x) => {
+                g.status = "signed".into();
+                g.signed_on = x.signed_on;
+            }
+            Event::AgreementAmended(x) => {
+                if let Some(v) = x.new_expires_on {
+                    g.expires_on = v;
+                }
+                g.amendments.push(AmendmentView { amendment_number: x.amendment_number, description: x.description, amended_on: x.amended_on });
+            }
+            Event::AgreementTerminated(x) => {
+                g.status = "terminated".into();
+                g.terminated_on = x.terminated_on;
+            }
+        }
+        g.committed_cents = g.commitments.iter().map(|c| c.amount_cents).sum();
+        let plan = g.plan.clone();
+        let linked = g.actions.clone();
+        if let Some((action, link)) = touched {
+            if let Some(a) = self.actions.get_mut(&(plan.clone(), action.clone())) {
+                if link {
+                    a.agreements.insert(id.clone());
+                } else {
+                    a.agreements.remove(&id);
+                }
+                a.history.push(Arc::clone(event));
+            }
+        } else {
+            for action in linked {
+                if let Some(a) = self.actions.get_mut(&(plan.clone(), action)) {
+                    a.history.push(Arc::clone(event));
+                }
+            }
+        }
+        self.remember(&plan, event);
+    }
+
+    // ---- queries ----
+
+    pub fn plans(&self) -> Vec<PlanSummary> {
+        self.plans
+            .iter()
+            .filter(|(_, p)| !p.header.code.is_empty())
+            .map(|(code, p)| PlanSummary {
+                code: code.clone(),
+                title: p.header.title.clone(),
+                short_title: p.header.short_title.clone(),
+                owner: p.header.owner.clone(),
+                period_from: p.header.period_from.clone(),
+                period_to: p.header.period_to.clone(),
+                revision: p.revisions.last().map_or(0, |r| r.number),
+                version: p.version,
+            })
+            .collect()
+    }
+
+    fn plan_actions<'a>(&'a self, plan: &'a str) -> impl Iterator<Item = &'a ActionState> + 'a {
+        self.plans.get(plan).into_iter().flat_map(move |p| {
+            p.actions.iter().filter_map(move |c| self.actions.get(&(plan.to_owned(), c.clone())))
+        })
+    }
+
+    fn axis_of(&self, plan: &str, strategy: &str) -> String {
+        self.plans
+            .get(plan)
+            .and_then(|p| p.strategies.iter().find(|s| s.add.code == strategy))
+            .map_or_else(String::new, |s| s.add.axis.clone())
+    }
+
+    pub fn plan_tree(&self, plan: &str) -> Option<PlanTree> {
+        let p = self.plans.get(plan).filter(|p| !p.header.code.is_empty())?;
+        let mut axes: Vec<&AxisState> = p.axes.iter().filter(|a| !a.retired).collect();
+        axes.sort_by_key(|a| (a.add.position, code_key(&a.add.code)));
+        let mut strategies: Vec<&StrategyState> = p.strategies.iter().filter(|s| !s.retired).collect();
+        strategies.sort_by_key(|s| (s.add.position, code_key(&s.add.code)));
+        let mut actions: Vec<&ActionState> = self.plan_actions(plan).filter(|a| !a.retired).collect();
+        actions.sort_by_key(|a| code_key(&a.def.code));
+        let axes = axes
+            .into_iter()
+            .map(|axis| {
+                let strategies: Vec<StrategyNode> = strategies
+                    .iter()
+                    .filter(|s| s.add.axis == axis.add.code)
+                    .map(|s| {
+                        let mine: Vec<&ActionState> = actions.iter().copied().filter(|a| a.def.strategy == s.add.code).collect();
+                        StrategyNode {
+                            code: s.add.code.clone(),
+                            axis: s.add.axis.clone(),
+                            name: s.add.name.clone(),
+                            description: s.add.description.clone(),
+                            rollup: rollup(mine.iter().copied()),
+                            actions: mine
+                                .iter()
+                                .map(|a| ActionNode {
+                                    code: a.def.code.clone(),
+                                    title: a.def.title.clone(),
+                                    competence: a.def.competence.clone(),
+                                    status: a.status().to_owned(),
+                                    progress: a.progress(),
+                                    version: a.version,
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect();
+                let codes: BTreeSet<&str> = strategies.iter().map(|s| s.code.as_str()).collect();
+                AxisNode {
+                    code: axis.add.code.clone(),
+                    name: axis.add.name.clone(),
+                    slogan: axis.add.slogan.clone(),
+                    description: axis.add.description.clone(),
+                    pnrr_mission: axis.add.pnrr_mission.clone(),
+                    rollup: rollup(actions.iter().copied().filter(|a| codes.contains(a.def.strategy.as_str()))),
+                    strategies,
+                }
+            })
+            .collect();
+        Some(PlanTree {
+            code: plan.to_owned(),
+            title: p.header.title.clone(),
+            short_title: p.header.short_title.clone(),
+            owner: p.header.owner.clone(),
+            period_from: p.header.period_from.clone(),
+            period_to: p.header.period_to.clone(),
+            version: p.version,
+            revisions: p.revisions.clone(),
+            rollup: rollup(actions.iter().copied()),
+            axes,
+            position: self.position,
+        })
+    }
+
+    pub fn action(&self, plan: &str, code: &str) -> Option<ActionView> {
+        let a = self.actions.get(&(plan.to_owned(), code.to_owned())).filter(|a| !a.def.code.is_empty())?;
+        let d = &a.def;
+        Some(ActionView {
+            plan: plan.to_owned(),
+            code: d.code.clone(),
+            strategy: d.strategy.clone(),
+            axis: self.axis_of(plan, &d.strategy),
+            title: d.title.clone(),
+            description: d.description.clone(),
+            competence: d.competence.clone(),
+            responsible_organisations: d.responsible_organisations.clone(),
+            partner_organisations: d.partner_organisations.clone(),
+            territorial_scope: d.territorial_scope.clone(),
+            planned_start: d.planned_start.clone(),
+            planned_end: d.planned_end.clone(),
+            actual_start: d.actual_start.clone(),
+            actual_end: d.actual_end.clone(),
+            funding_lines: d
+                .funding_lines
+                .iter()
+                .map(|f| FundingLineView {
+                    source: f.source.clone(),
+                    programme: f.programme.clone(),
+                    measure: f.measure.clone(),
+                    planned_cents: f.planned_cents,
+                    committed_cents: f.committed_cents,
+                    spent_cents: f.spent_cents,
+                })
+                .collect(),
+            instrument_links: d
+                .instrument_links
+                .iter()
+                .map(|l| InstrumentLinkView { instrument: l.instrument.clone(), section: l.section.clone(), effect: l.effect.clone() })
+                .collect(),
+            retired: a.retired,
+            version: a.version,
+            status: a.status().to_owned(),
+            progress: a.progress(),
+            latest_report: a.report.as_ref().map(|(r, e)| ProgressView {
+                status: r.status.clone(),
+                progress: r.progress,
+                note: r.note.clone(),
+                evidence_url: r.evidence_url.clone(),
+                reporting_organisation: r.reporting_organisation.clone(),
+                as_of: r.as_of.clone(),
+                reported_by: e.metadata.actor.clone(),
+                reported_at: e.recorded_at.to_rfc3339(),
+                version: e.stream_version,
+            }),
+            agreements: a
+                .agreements
+                .iter()
+                .filter_map(|id| self.agreements.get(id))
+                .map(|g| AgreementRef { id: g.id.clone(), title: g.title.clone(), status: g.status.clone(), committed_cents: g.committed_cents })
+                .collect(),
+        })
+    }
+
+    pub fn action_history(&self, plan: &str, code: &str) -> Option<Vec<HistoryEntry>> {
+        let a = self.actions.get(&(plan.to_owned(), code.to_owned()))?;
+        Some(a.history.iter().map(|e| history_entry(e)).collect())
+    }
+
+    pub fn agreements(&self, plan: Option<&str>) -> Vec<AgreementView> {
+        self.agreements.values().filter(|g| plan.is_none_or(|p| g.plan == p)).cloned().collect()
+    }
+
+    pub fn agreement(&self, id: &str) -> Option<AgreementView> {
+        self.agreements.get(id).cloned()
+    }
+
+    pub fn agreements_by_action(&self, plan: &str, action: &str) -> Vec<AgreementView> {
+        self.agreements.values().filter(|g| g.plan == plan && g.actions.iter().any(|a| a == action)).cloned().collect()
+    }
+
+    /// Agreements grouped by party organisation, each with what that party committed.
+    pub fn agreements_by_party(&self, plan: Option<&str>) -> Vec<PartyAgreements> {
+        let mut parties: BTreeMap<String, PartyAgreements> = BTreeMap::new();
+        for g in self.agreements.values().filter(|g| plan.is_none_or(|p| g.plan == p)) {
+            for party in &g.parties {
+                let entry = parties.entry(party.organisation.clone()).or_insert_with(|| PartyAgreements {
+                    organisation: party.organisation.clone(),
+                    committed_cents: 0,
+                    agreements: Vec::new(),
+                });
+                entry.committed_cents += g.commitments.iter().filter(|c| c.party == party.organisation).map(|c| c.amount_cents).sum::<i64>();
+                entry.agreements.push(g.clone());
+            }
+        }
+        parties.into_values().collect()
+    }
+
+    pub fn tables(&self, plan: Option<&str>) -> Vec<TableView> {
+        self.tables.values().filter(|t| plan.is_none_or(|p| t.plan == p)).cloned().collect()
+    }
+
+    pub fn table(&self, id: &str) -> Option<TableView> {
+        self.tables.get(id).cloned()
+    }
+
+    pub fn dashboard(&self, plan: &str) -> Option<Dashboard> {
+        let tree = self.plan_tree(plan)?;
+        let p = self.plans.get(plan)?;
+        let live: Vec<&ActionState> = self.plan_actions(plan).filter(|a| !a.retired).collect();
+        let mut funding = FundingSummary {
+            planned_cents: 0,
+            committed_cents: 0,
+            spent_cents: 0,
+            agreements_committed_cents: self.agreements.values().filter(|g| g.plan == plan && g.status != "terminated").map(|g| g.committed_cents).sum(),
+            planned_by_source: BTreeMap::new(),
+        };
+        for f in live.iter().flat_map(|a| &a.def.funding_lines) {
+            funding.planned_cents += f.planned_cents;
+            funding.committed_cents += f.committed_cents;
+            funding.spent_cents += f.spent_cents;
+            *funding.planned_by_source.entry(f.source.clone()).or_default() += f.planned_cents;
+        }
+        let axes = tree
+            .axes
+            .iter()
+            .map(|axis| {
+                let codes: BTreeSet<&str> = axis.strategies.iter().map(|s| s.code.as_str()).collect();
+                let lines = live.iter().filter(|a| codes.contains(a.def.strategy.as_str())).flat_map(|a| &a.def.funding_lines);
+                let (planned, committed) = lines.fold((0, 0), |(p, c), f| (p + f.planned_cents, c + f.committed_cents));
+                AxisDashboard { code: axis.code.clone(), name: axis.name.clone(), rollup: axis.rollup.clone(), planned_cents: planned, committed_cents: committed }
+            })
+            .collect();
+        Some(Dashboard {
+            plan: plan.to_owned(),
+            title: tree.title,
+            rollup: tree.rollup,
+            axes,
+            funding,
+            latest: p.latest.iter().map(|e| history_entry(e)).collect(),
+            position: self.position,
+        })
+    }
+}
