@@ -1,1 +1,92 @@
-//! (being written)
+//! How commands travel from the gateway to the services. [`CommandBus`] is the
+//! contract; [`LocalBus`] is the in-process transport of the embedded deployment (a
+//! direct async call per service), and the NATS request-reply transport of the
+//! distributed deployment implements the same trait. Who may send what is decided here,
+//! once, by [`Command::permits`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use metroplan_api::monitoring::MonitoringCommand;
+use metroplan_api::partnership::PartnershipCommand;
+use metroplan_api::plan::PlanCommand;
+use metroplan_api::{ApiError, CommandContext, CommandOutcome, Role};
+use serde::{Deserialize, Serialize};
+
+/// Every command of every service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "service", content = "command", rename_all = "snake_case")]
+pub enum Command {
+    Plan(PlanCommand),
+    Monitoring(MonitoringCommand),
+    Partnership(PartnershipCommand),
+}
+
+impl Command {
+    /// Whether `role` may issue this command: creating a plan and adopting a revision
+    /// (an act of the body) need admin; reporting progress needs reporter, editor or
+    /// admin; every other change needs editor or admin; auditors and viewers write nothing.
+    pub fn permits(&self, role: Role) -> bool {
+        match self {
+            Command::Plan(PlanCommand::CreatePlan { .. } | PlanCommand::AdoptRevision { .. }) => role == Role::Admin,
+            Command::Plan(_) | Command::Partnership(_) => role.can_edit(),
+            Command::Monitoring(_) => role.can_report(),
+        }
+    }
+
+    /// A short name for logs and errors (`report progress`).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Command::Plan(PlanCommand::CreatePlan { .. }) => "create a plan",
+            Command::Plan(PlanCommand::AdoptRevision { .. }) => "adopt a revision",
+            Command::Plan(_) => "edit the plan",
+            Command::Monitoring(_) => "report progress",
+            Command::Partnership(_) => "edit tables and agreements",
+        }
+    }
+}
+
+/// Sends a command to the service that owns it and returns its outcome.
+#[async_trait]
+pub trait CommandBus: Send + Sync + 'static {
+    /// # Errors
+    /// The service's [`ApiError`], or [`ApiError::Unavailable`] when it cannot be reached.
+    async fn dispatch(&self, ctx: CommandContext, command: Command) -> Result<CommandOutcome, ApiError>;
+}
+
+type Handler<C> = Arc<dyn Fn(CommandContext, C) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync>;
+
+/// The in-process bus: each service is a function call away.
+pub struct LocalBus {
+    plan: Handler<PlanCommand>,
+    monitoring: Handler<MonitoringCommand>,
+    partnership: Handler<PartnershipCommand>,
+}
+
+impl std::fmt::Debug for LocalBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBus").finish_non_exhaustive()
+    }
+}
+
+impl LocalBus {
+    pub fn new(
+        plan: impl Fn(CommandContext, PlanCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
+        monitoring: impl Fn(CommandContext, MonitoringCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
+        partnership: impl Fn(CommandContext, PartnershipCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
+    ) -> Self {
+        Self { plan: Arc::new(plan), monitoring: Arc::new(monitoring), partnership: Arc::new(partnership) }
+    }
+}
+
+#[async_trait]
+impl CommandBus for LocalBus {
+    async fn dispatch(&self, ctx: CommandContext, command: Command) -> Result<CommandOutcome, ApiError> {
+        match command {
+            Command::Plan(c) => (self.plan)(ctx, c).await,
+            Command::Monitoring(c) => (self.monitoring)(ctx, c).await,
+            Command::Partnership(c) => (self.partnership)(ctx, c).await,
+        }
+    }
+}
