@@ -1,1 +1,145 @@
-//! (being written)
+//! The gateway: the JSON API under `/api/v1`, its OpenAPI document, health checks, and
+//! the live websocket. It holds no state of its own: commands go to the services over a
+//! [`CommandBus`], queries read the projector's models, and the websocket follows the
+//! projector's feed (and the log, for a client that resumes from an old position).
+//!
+//! [`run`] takes a bound listener and a shutdown future, so tests start the real thing
+//! on port 0.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metroplan_api::{ApiError, Caller};
+use metroplan_auth::TokenStore;
+use metroplan_bus::CommandBus;
+use metroplan_eventstore::EventStore;
+use metroplan_projector::Projector;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub mod error;
+pub mod extract;
+mod live;
+mod routes;
+
+pub use error::{BODY_LIMIT, HttpError};
+
+/// How long a query with `min_position` waits for the read models at most.
+pub const MAX_CONSISTENCY_WAIT: Duration = Duration::from_secs(5);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub bus: Arc<dyn CommandBus>,
+    pub projector: Arc<Projector>,
+    pub store: Arc<dyn EventStore>,
+    pub tokens: Arc<TokenStore>,
+    /// Tokens already resolved, by secret; tokens are never deleted, so the cache never lies.
+    known: Arc<RwLock<HashMap<String, Caller>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(bus: Arc<dyn CommandBus>, projector: Arc<Projector>, store: Arc<dyn EventStore>, tokens: Arc<TokenStore>) -> Self {
+        Self { bus, projector, store, tokens, known: Arc::default() }
+    }
+
+    /// The caller a token stands for.
+    ///
+    /// # Errors
+    /// [`ApiError::Internal`] when the token store fails.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        if let Some(c) = self.known.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(token) {
+            return Ok(Some(c.clone()));
+        }
+        let tokens = Arc::clone(&self.tokens);
+        let secret = token.to_owned();
+        let found = tokio::task::spawn_blocking(move || tokens.lookup(&secret))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        if let Some(c) = &found {
+            self.known.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(token.to_owned(), c.clone());
+        }
+        Ok(found)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "metroplan", description = "Event-sourced collaboration platform for a metropolitan strategic plan"),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "plans", description = "The plan: axes, strategies, actions, revisions"),
+        (name = "monitoring", description = "Implementation status of actions"),
+        (name = "partnership", description = "Concertation tables and agreements"),
+        (name = "system", description = "Health and API description"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .merge(live::router())
+        .split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let api = Arc::clone(&api);
+                async move { axum::Json(api.as_ref().clone()) }
+            }),
+        )
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OpenAPI document, for tests and tooling.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .merge(live::router())
+        .split_for_parts();
+    api
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then drains connections.
+///
+/// # Errors
+/// When the server fails.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

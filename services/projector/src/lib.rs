@@ -19,13 +19,20 @@ mod model;
 pub mod topics;
 pub mod views;
 
-pub use model::ReadModels;
+pub use model::{ReadModels, history_entry, payload_json};
+
+/// The JSON of the `delta` of a live frame: the event as a history entry.
+pub fn delta_json(event: &RecordedEvent) -> Arc<str> {
+    serde_json::to_string(&history_entry(event)).unwrap_or_else(|_| "null".to_owned()).into()
+}
 
 /// An event the read models now reflect, with the live topics it concerns.
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub event: Arc<RecordedEvent>,
     pub topics: Arc<[String]>,
+    /// The event as a history entry in JSON, rendered once for every subscriber.
+    pub delta_json: Arc<str>,
 }
 
 /// Read models plus the position they reached and the live feed.
@@ -33,6 +40,7 @@ pub struct Projector {
     models: RwLock<ReadModels>,
     position: watch::Sender<u64>,
     live: broadcast::Sender<Applied>,
+    ready: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Projector {
@@ -48,12 +56,22 @@ impl Projector {
     pub fn new() -> Arc<Self> {
         let (position, _) = watch::channel(0);
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
-        Arc::new(Self { models: RwLock::new(ReadModels::default()), position, live })
+        Arc::new(Self { models: RwLock::new(ReadModels::default()), position, live, ready: false.into() })
     }
 
     /// The last global position the read models include.
     pub fn position(&self) -> u64 {
         *self.position.borrow()
+    }
+
+    /// Whether the start-up rebuild finished.
+    pub fn ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the start-up rebuild finished.
+    pub fn mark_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Applies one event (in order), then publishes it.
@@ -63,8 +81,11 @@ impl Projector {
         let event = Arc::new(event);
         self.models.write().await.apply_shared(Arc::clone(&event));
         self.position.send_replace(position);
-        // No subscriber is fine: the send only fails when nobody listens.
-        let _ = self.live.send(Applied { event, topics });
+        if self.live.receiver_count() > 0 {
+            let delta_json = delta_json(&event);
+            // A send fails only when the last subscriber left meanwhile.
+            let _ = self.live.send(Applied { event, topics, delta_json });
+        }
     }
 
     /// Follows the log from the current position until `shutdown`, calling `progress`
