@@ -8,6 +8,7 @@
 //! is the event type (`ActionProgressReported`).
 
 pub mod envelope;
+pub mod payloads_plan;
 pub mod streams;
 
 pub use envelope::{EventMetadata, NewEvent, RecordedEvent};
