@@ -1,1 +1,22 @@
-//! (being written)
+//! The monitoring service: the implementation status of every action of a plan, one
+//! stream per action (`progress:<plan>/<action>`), reported by the offices and partners
+//! that carry the action out.
+//!
+//! - [`progress`]: the `ActionProgress` aggregate and the pure [`decide_report`] with
+//!   the rules of a report;
+//! - [`plan_facts`]: what the service reads from the plan service's streams (the
+//!   plan's period, whether an action is live);
+//! - [`MonitoringService`]: the I/O around the decision, called by the gateway in
+//!   `metroplan serve` (and, later, by this crate's binary over NATS).
+
+// `ApiError` is the boundary's one error type, returned at most once per command:
+// its size costs nothing that matters, and boxing it would change the shared contract.
+#![allow(clippy::result_large_err)]
+
+pub mod plan_facts;
+pub mod progress;
+mod service;
+
+pub use plan_facts::{ActionStanding, PlanPeriod};
+pub use progress::{ActionProgress, ReportTarget, decide_report};
+pub use service::MonitoringService;

@@ -1,1 +1,49 @@
-//! Commands of the monitoring service (being written).
+//! Commands of the monitoring service: reporting an action's implementation progress.
+//!
+//! Request bodies keep raw JSON types (strings for codes, statuses and dates, `i64`
+//! for the percentage) and refuse unknown fields, so that the service, not the JSON
+//! decoder, judges the values and answers [`ApiError::Validation`](crate::ApiError)
+//! naming the offending JSON field. The path ids travel beside the body in
+//! [`MonitoringCommand`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Body of `POST /api/v1/plans/{plan}/actions/{action}/progress`: the action's status
+/// as of a date, as a whole statement (not a patch of the previous report).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportProgress {
+    /// `not_started` | `started` | `in_progress` | `completed` | `suspended` |
+    /// `cancelled`; the move from the current status must be allowed (see
+    /// [`Status::may_become`](crate::values::Status::may_become)).
+    #[schema(example = "in_progress")]
+    pub status: String,
+    /// Percentage 0-100: 100 when `completed`, 0 when `not_started`.
+    #[schema(example = 40)]
+    pub progress: i64,
+    /// What was done or what blocks it; may be empty.
+    pub note: String,
+    /// The date the report describes, `YYYY-MM-DD`, inside the plan's period and not
+    /// before the previous report's.
+    #[schema(example = "2022-06-30")]
+    pub as_of: String,
+    /// An `http://` or `https://` link to the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_url: Option<String>,
+    /// The organisation the report speaks for; the caller's organisation when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting_organisation: Option<String>,
+}
+
+/// Every command of the monitoring service, with the ids the route carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum MonitoringCommand {
+    /// `POST /api/v1/plans/{plan}/actions/{action}/progress`.
+    ReportProgress {
+        plan: String,
+        action: String,
+        body: ReportProgress,
+    },
+}

@@ -8,6 +8,8 @@
 //! is the event type (`ActionProgressReported`).
 
 pub mod envelope;
+pub mod payloads_monitoring;
+pub mod payloads_partnership;
 pub mod payloads_plan;
 pub mod streams;
 

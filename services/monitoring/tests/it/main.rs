@@ -1,0 +1,10 @@
+//! The monitoring service's one integration-test binary: given / when / then tests of
+//! the pure decision ([`decide`]) and tests through [`MonitoringService`] on a real
+//! SQLite event store in a temporary directory ([`service`]).
+//!
+//! [`MonitoringService`]: metroplan_monitoring::MonitoringService
+
+#![allow(clippy::result_large_err)]
+
+mod decide;
+mod service;
