@@ -8,6 +8,7 @@ use futures::stream::BoxStream;
 use metroplan_events::{NewEvent, RecordedEvent};
 
 pub mod aggregate;
+pub mod bench;
 pub mod sqlite;
 
 #[cfg(any(test, feature = "conformance"))]
