@@ -77,7 +77,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
         let field = message
             .strip_prefix("unknown field `")
             .and_then(|rest| rest.split('`').next())
-            .map(|name| if path == "." { name.to_owned() } else { format!("{path}.{name}") })
+            .map(|name| {
+                if path == "." || path == name {
+                    name.to_owned()
+                } else if path.ends_with(&format!(".{name}")) {
+                    path.clone()
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
             .unwrap_or_else(|| if path == "." { String::new() } else { path });
         HttpError::MalformedBody { field, message }
     })

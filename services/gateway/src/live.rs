@@ -132,12 +132,13 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
                             continue;
                         }
                         let new: HashSet<String> = wanted.iter().filter(|t| !topics.contains(*t)).cloned().collect();
+                        // The acknowledgement comes first; what was missed since `from` follows it.
+                        let ack = serde_json::json!({"type": "subscribed", "topics": wanted, "position": cursor});
+                        send(&mut tx, ack.to_string()).await?;
                         if let Some(from) = from.filter(|f| *f < cursor) {
                             replay(&state, &mut tx, &new, from, cursor).await?;
                         }
                         topics.extend(new);
-                        let ack = serde_json::json!({"type": "subscribed", "topics": wanted, "position": cursor});
-                        send(&mut tx, ack.to_string()).await?;
                     }
                     Ok(ClientMessage::Unsubscribe { topics: gone }) => {
                         for t in &gone {

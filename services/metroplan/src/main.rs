@@ -1,1 +1,199 @@
-fn main() {}
+//! `metroplan`: the platform in one process, and the tools around its data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use metroplan::{Platform, system_context};
+use metroplan_api::Role;
+use metroplan_config::init_telemetry;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(name = "metroplan", version, about = "Event-sourced collaboration platform for a metropolitan strategic plan")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, clap::Args)]
+struct DataDir {
+    /// Directory holding the event log (`events.db`) and the tokens (`auth.db`).
+    #[arg(long, env = "METROPLAN_DATA", default_value = "./metroplan-data")]
+    data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs the whole platform: services, projector, HTTP API and live websocket.
+    Serve {
+        #[command(flatten)]
+        data: DataDir,
+        /// Address to listen on.
+        #[arg(long, env = "METROPLAN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Loads the Torino plan (PSM-2021-2023) and prints an admin token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Imports a plan's structure (plan, axes, strategies, actions) from a JSON file.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Prints the event log as JSON lines.
+    Events {
+        /// Print events after this global position.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Manages bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
+    /// Measures appends, rebuild and live delivery, and prints a table.
+    Bench {
+        /// Scale down the workloads (for a quick look, not for BENCHMARKS.md).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Creates a token and prints it as the last line (only its hash is stored).
+    Create {
+        /// admin, editor, reporter, auditor or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The organisation the holder acts for.
+        #[arg(long)]
+        org: String,
+        /// The holder's name, recorded as the actor of every event (defaults to the role and organisation).
+        #[arg(long)]
+        actor: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn bar(message: &'static str) -> impl Fn(u64, u64) + Send + Sync {
+    let pb = ProgressBar::hidden();
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    pb.set_style(style.progress_chars("=> "));
+    pb.set_message(message);
+    move |done, total| {
+        if pb.is_hidden() && total > 0 {
+            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        pb.set_length(total);
+        pb.set_position(done);
+        if done >= total {
+            pb.finish();
+        }
+    }
+}
+
+async fn shutdown_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                token.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    token.cancel();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info,tower_http=warn");
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Serve { data, listen, demo } => {
+            let platform = Platform::open(&data.data, &bar("rebuilding read models")).await?;
+            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            if demo {
+                let summary = platform.load_demo(&bar("loading the demo plan")).await?;
+                platform.projector.wait_for(summary.position, Duration::from_secs(30)).await;
+                let token = platform.tokens.create(Role::Admin, "Città metropolitana di Torino", "demo-admin")?;
+                println!("metroplan is serving the demo plan {} at http://{addr}/", summary.plan);
+                println!("  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/plans/{}", token.secret, summary.plan);
+                println!("admin token:");
+                println!("{}", token.secret);
+            } else {
+                println!("metroplan is serving at http://{addr}/");
+            }
+            tracing::info!(%addr, data = %data.data.display(), "serving");
+            let shutdown = CancellationToken::new();
+            tokio::spawn(shutdown_signal(shutdown.clone()));
+            platform.serve(listener, shutdown).await
+        }
+        Cmd::Import { file, data } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let import: metroplan_api::plan::PlanImport =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a plan structure", file.display()))?;
+            let platform = Platform::open(&data.data, &|_, _| {}).await?;
+            let ctx = system_context(&import.plan.owner.clone(), &format!("import of {}", file.display()));
+            let summary = platform.plan.import(&ctx, import, Some(&bar("importing"))).await.map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Cmd::Events { from, data } => {
+            let store = metroplan_eventstore::sqlite::SqliteStore::open_in(&data.data)?;
+            use metroplan_eventstore::EventStore;
+            let mut after = from;
+            loop {
+                let page = store.read_all(after, 1000).await?;
+                if page.is_empty() {
+                    break;
+                }
+                for event in page {
+                    after = event.position;
+                    let mut entry = serde_json::to_value(metroplan_projector::history_entry(&event))?;
+                    if let Some(obj) = entry.as_object_mut() {
+                        obj.insert("event_id".into(), event.event_id.to_string().into());
+                        obj.insert("hash".into(), metroplan_events::hex_encode(&event.hash).into());
+                    }
+                    println!("{entry}");
+                }
+            }
+            Ok(())
+        }
+        Cmd::Token { command: TokenCmd::Create { role, org, actor, data } } => {
+            std::fs::create_dir_all(&data.data)?;
+            let tokens = metroplan_auth::TokenStore::open_in(&data.data)?;
+            let actor = actor.unwrap_or_else(|| format!("{} of {org}", role.as_str()));
+            let issued = tokens.create(role, &org, &actor)?;
+            eprintln!("token for {actor} ({}, {org}); keep it secret, it is shown only once:", role.as_str());
+            println!("{}", issued.secret);
+            Ok(())
+        }
+        Cmd::Bench { quick } => metroplan::bench::run(quick).await,
+    }
+}

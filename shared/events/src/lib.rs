@@ -27,6 +27,11 @@ pub mod live {
     include!(concat!(env!("OUT_DIR"), "/metroplan.live.v1.rs"));
 }
 
+/// Lower-case hex of `bytes` (hashes in logs and exports).
+pub fn hex_encode(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
 /// A stored payload could not be decoded as the type its envelope names.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {

@@ -1,0 +1,375 @@
+//! End-to-end: the real platform (SQLite log, services, projector, gateway) on a free
+//! port, driven over HTTP and the websocket as a client would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use metroplan::Platform;
+use metroplan_api::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_util::sync::CancellationToken;
+
+const PLAN: &str = "PSM-2021-2023";
+const ORG: &str = "Città metropolitana di Torino";
+
+struct Server {
+    base: String,
+    addr: std::net::SocketAddr,
+    http: reqwest::Client,
+    platform: Arc<Platform>,
+    admin: String,
+    editor: String,
+    editor2: String,
+    reporter: String,
+    viewer: String,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let platform = Arc::new(Platform::open(dir.path(), &|_, _| {}).await.unwrap());
+        let summary = platform.load_demo(&|_, _| {}).await.unwrap();
+        assert!(platform.projector.wait_for(summary.position, Duration::from_secs(10)).await);
+        let token = |role, actor: &str| platform.tokens.create(role, ORG, actor).unwrap().secret;
+        let (admin, editor, editor2, reporter, viewer) = (
+            token(Role::Admin, "admin"),
+            token(Role::Editor, "anna"),
+            token(Role::Editor, "bruno"),
+            token(Role::Reporter, "carla"),
+            token(Role::Viewer, "public"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let p = Arc::clone(&platform);
+        let s = shutdown.clone();
+        tokio::spawn(async move { p.serve(listener, s).await });
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            http: reqwest::Client::new(),
+            platform,
+            admin,
+            editor,
+            editor2,
+            reporter,
+            viewer,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        (status, headers, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn patch(&self, token: &str, path: &str, etag: Option<&str>, body: Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.patch(format!("{}{path}", self.base)).bearer_auth(token).json(&body);
+        if let Some(e) = etag {
+            req = req.header("if-match", e);
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        (status, headers, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn head(&self) -> u64 {
+        metroplan_eventstore::EventStore::head_position(self.platform.store.as_ref()).await.unwrap()
+    }
+
+    async fn ws(&self, token: &str) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+        let mut req = format!("ws://{}/api/v1/live", self.addr).into_client_request().unwrap();
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.unwrap().0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a frame within 5 s").unwrap().unwrap();
+        if let Message::Text(t) = m {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+async fn subscribe<S>(ws: &mut S, topics: &[&str], from: Option<u64>) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + futures::Sink<Message> + Unpin,
+    <S as futures::Sink<Message>>::Error: std::fmt::Debug,
+{
+    let mut msg = json!({"type": "subscribe", "topics": topics});
+    if let Some(f) = from {
+        msg["from"] = json!(f);
+    }
+    ws.send(Message::text(msg.to_string())).await.unwrap();
+    loop {
+        let v = next_json(ws).await;
+        if v["type"] == "subscribed" {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_plan_is_served_with_its_confirmed_structure() {
+    let s = Server::start().await;
+    let (status, _, plans) = s.get(&s.viewer, "/api/v1/plans").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(plans.as_array().unwrap().iter().any(|p| p["code"] == PLAN), "{plans}");
+    let (status, headers, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("etag").is_some());
+    assert_eq!(tree["title"], "Torino Metropoli aumentata");
+    let axes = tree["axes"].as_array().unwrap();
+    assert_eq!(axes.len(), 6, "the six axes the sources confirm");
+    let strategies: usize = axes.iter().map(|a| a["strategies"].as_array().unwrap().len()).sum();
+    assert_eq!(strategies, 10, "only the confirmed strategies, nothing invented");
+    let actions: usize = axes
+        .iter()
+        .flat_map(|a| a["strategies"].as_array().unwrap())
+        .map(|s| s["actions"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(actions, 10, "only the confirmed actions");
+    assert_eq!(tree["rollup"]["status"], "not_started");
+}
+
+#[tokio::test]
+async fn tokens_and_roles_guard_every_route() {
+    let s = Server::start().await;
+    let r = s.http.get(format!("{}/api/v1/plans", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let (status, _, _) = s.get("mp_not-a-real-token", "/api/v1/plans").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let before = s.head().await;
+    let body = json!({"status": "started", "progress": 5, "note": "avvio", "as_of": "2022-03-01"});
+    let (status, problem) = s.post(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/axes"), json!({"code": "7", "name": "x"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(s.head().await, before, "refused requests store nothing");
+    let (status, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    let position = outcome["position"].as_u64().unwrap();
+    let (_, _, history) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/history?min_position={position}")).await;
+    let last = history.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event_type"], "ActionProgressReported");
+    assert_eq!(last["actor"], "carla");
+    assert_eq!(last["on_behalf_of"], ORG);
+}
+
+#[tokio::test]
+async fn progress_reaches_live_subscribers_and_reads_see_it() {
+    let s = Server::start().await;
+    let mut ws = s.ws(&s.viewer).await;
+    subscribe(&mut ws, &[&format!("plan:{PLAN}"), &format!("action:{PLAN}/2.1.1")], None).await;
+    let body = json!({"status": "in_progress", "progress": 40, "note": "cantieri aperti", "as_of": "2022-09-30"});
+    let (status, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    let position = outcome["position"].as_u64().unwrap();
+    let mut topics = Vec::new();
+    for _ in 0..2 {
+        let frame = next_json(&mut ws).await;
+        assert_eq!(frame["position"], position);
+        assert_eq!(frame["delta"]["event_type"], "ActionProgressReported");
+        assert_eq!(frame["delta"]["payload"]["progress"], 40);
+        topics.push(frame["topic"].as_str().unwrap().to_owned());
+    }
+    topics.sort();
+    assert_eq!(topics, vec![format!("action:{PLAN}/2.1.1"), format!("plan:{PLAN}")]);
+    let (_, headers, action) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1?min_position={position}")).await;
+    assert_eq!(action["status"], "in_progress");
+    assert_eq!(action["progress"], 40);
+    assert!(headers.get("etag").is_some());
+    let (_, _, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}?min_position={position}")).await;
+    let axis2 = tree["axes"].as_array().unwrap().iter().find(|a| a["code"] == "2").unwrap().clone();
+    assert_eq!(axis2["rollup"]["status"], "in_progress");
+    assert!(axis2["rollup"]["progress"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_with_from_misses_nothing() {
+    let s = Server::start().await;
+    let mut ws = s.ws(&s.viewer).await;
+    let ack = subscribe(&mut ws, &[&format!("dashboard:{PLAN}")], None).await;
+    let seen = ack["position"].as_u64().unwrap();
+    drop(ws);
+    let mut positions = Vec::new();
+    for (status, progress) in [("started", 10), ("in_progress", 20), ("in_progress", 30)] {
+        let body = json!({"status": status, "progress": progress, "note": "", "as_of": "2022-10-01"});
+        let (st, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/3.1.1/progress"), body).await;
+        assert_eq!(st, StatusCode::OK, "{outcome}");
+        positions.push(outcome["position"].as_u64().unwrap());
+    }
+    let mut ws = s.ws(&s.viewer).await;
+    subscribe(&mut ws, &[&format!("dashboard:{PLAN}")], Some(seen)).await;
+    // the browser way: the token as a query parameter
+    let url = format!("ws://{}/api/v1/live?access_token={}", s.addr, s.viewer);
+    let (mut ws2, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    subscribe(&mut ws2, &[&format!("dashboard:{PLAN}")], Some(seen)).await;
+    for ws in [&mut ws, &mut ws2] {
+        let mut got = Vec::new();
+        for _ in 0..positions.len() {
+            got.push(next_json(ws).await["position"].as_u64().unwrap());
+        }
+        assert_eq!(got, positions, "the missed changes, in order");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_edits_merge_or_conflict_never_overwrite() {
+    let s = Server::start().await;
+    let path = format!("/api/v1/plans/{PLAN}/actions/6.1.3");
+    let (_, headers, _) = s.get(&s.viewer, &path).await;
+    let base = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = s.patch(&s.editor, &path, None, json!({"title": "no if-match"})).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    let (status, _, a) = s.patch(&s.editor, &path, Some(&base), json!({"territorial_scope": "Zone omogenee montane"})).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert!(a.get("merged").is_none_or(|m| m == false));
+    let (status, _, b) = s.patch(&s.editor2, &path, Some(&base), json!({"description": "Micro-équipe con assistenti sociali di comunità"})).await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert_eq!(b["merged"], true, "a stale edit of another field is merged");
+    let before = s.head().await;
+    let (status, _, c) = s.patch(&s.editor2, &path, Some(&base), json!({"territorial_scope": "Tutta la Città metropolitana"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{c}");
+    assert_eq!(c["fields"], json!(["territorial_scope"]));
+    assert_eq!(c["theirs"]["territorial_scope"], "Zone omogenee montane");
+    assert_eq!(c["yours"]["territorial_scope"], "Tutta la Città metropolitana");
+    assert!(c["base"].get("territorial_scope").is_some());
+    assert_eq!(s.head().await, before, "a conflict stores nothing");
+    let position = b["position"].as_u64().unwrap();
+    let (_, _, action) = s.get(&s.viewer, &format!("{path}?min_position={position}")).await;
+    assert_eq!(action["territorial_scope"], "Zone omogenee montane");
+    assert_eq!(action["description"], "Micro-équipe con assistenti sociali di comunità");
+}
+
+#[tokio::test]
+async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing() {
+    let s = Server::start().await;
+    let before = s.head().await;
+    let progress = format!("/api/v1/plans/{PLAN}/actions/2.1.2/progress");
+    let cases = [
+        (progress.clone(), json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01", "colour": "red"}), "colour"),
+        (progress.clone(), json!({"status": "started", "progress": "lots", "note": "", "as_of": "2022-01-01"}), "progress"),
+        (progress.clone(), json!({"status": "done", "progress": 1, "note": "", "as_of": "2022-01-01"}), "status"),
+        (progress.clone(), json!({"status": "started", "progress": 101, "note": "", "as_of": "2022-01-01"}), "progress"),
+        (progress.clone(), json!({"status": "started", "progress": 1, "note": "", "as_of": "2031-01-01"}), "as_of"),
+        (format!("/api/v1/plans/{PLAN}/axes"), json!({"code": "1.x", "name": "bad"}), "code"),
+    ];
+    for (path, body, field) in cases {
+        let r = s.http.post(format!("{}{path}", s.base)).bearer_auth(&s.admin).json(&body).send().await.unwrap();
+        let status = r.status();
+        assert!(status.is_client_error(), "{body} → {status}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["status"], status.as_u16());
+        assert!(problem["title"].is_string() && problem["type"].is_string());
+        assert_eq!(problem["field"], field, "{body} → {problem}");
+    }
+    let funding = json!({"funding_lines": [{"source": "PNRR", "planned_cents": -5}]});
+    let (_, headers, _) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.3")).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, problem) = s.patch(&s.editor, &format!("/api/v1/plans/{PLAN}/actions/2.1.3"), Some(&etag), funding).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["field"].as_str().unwrap().contains("planned_cents"), "{problem}");
+    let (status, _, _) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/9.9.9")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, problem) = s.post(&s.reporter, "/api/v1/plans/NOPE/actions/1.1.1/progress", json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    let huge = json!({"status": "started", "progress": 1, "note": "x".repeat(300 * 1024), "as_of": "2022-01-01"});
+    let (status, problem) = s.post(&s.reporter, &progress, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+    assert_eq!(s.head().await, before, "no bad request stored anything");
+    // an impossible transition: nothing returns to not_started
+    let ok = json!({"status": "started", "progress": 5, "note": "", "as_of": "2022-01-01"});
+    let (status, _) = s.post(&s.reporter, &progress, ok).await;
+    assert_eq!(status, StatusCode::OK);
+    let head = s.head().await;
+    let back = json!({"status": "not_started", "progress": 0, "note": "", "as_of": "2022-02-01"});
+    let (status, problem) = s.post(&s.reporter, &progress, back).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["field"], "status");
+    assert_eq!(s.head().await, head);
+}
+
+#[tokio::test]
+async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions() {
+    let s = Server::start().await;
+    let (status, drafted) = s
+        .post(&s.editor, &format!("/api/v1/plans/{PLAN}/agreements"), json!({"kind": "accordo", "title": "Accordo per il Gran Bosco", "subject": "Co-progettazione del programma di forestazione", "drafted_on": "2022-04-01"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{drafted}");
+    let id = drafted["id"].as_str().unwrap().to_owned();
+    let a = format!("/api/v1/agreements/{id}");
+    assert_eq!(s.post(&s.editor, &format!("{a}/parties"), json!({"organisation": ORG, "role": "promoter"})).await.0, StatusCode::OK);
+    assert_eq!(s.post(&s.editor, &format!("{a}/actions"), json!({"action": "2.1.3"})).await.0, StatusCode::OK);
+    let (status, problem) = s.post(&s.editor, &format!("{a}/sign"), json!({"signed_on": "2022-05-01"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "signing with one party: {problem}");
+    assert_eq!(s.post(&s.editor, &format!("{a}/parties"), json!({"organisation": "Unione montana Valli di Lanzo", "role": "party"})).await.0, StatusCode::OK);
+    let (status, c) = s.post(&s.editor, &format!("{a}/commitments"), json!({"party": ORG, "description": "progettazione", "amount_cents": 5_000_000, "funding_source": "OWN"})).await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let (status, signed) = s.post(&s.editor, &format!("{a}/sign"), json!({"signed_on": "2022-05-01"})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let position = signed["position"].as_u64().unwrap();
+    let (_, _, action) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.3?min_position={position}")).await;
+    assert_eq!(action["agreements"][0]["id"], id.as_str());
+    assert_eq!(action["agreements"][0]["committed_cents"], 5_000_000);
+    let (_, _, by_party) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/agreements/by-party")).await;
+    let cm = by_party.as_array().unwrap().iter().find(|p| p["organisation"] == ORG).unwrap().clone();
+    assert_eq!(cm["committed_cents"], 5_000_000);
+    let (_, _, dash) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/dashboard")).await;
+    assert_eq!(dash["funding"]["agreements_committed_cents"], 5_000_000);
+    assert!(!dash["latest"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn health_and_openapi_describe_every_route() {
+    let s = Server::start().await;
+    let r = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.http.get(format!("{}/readyz", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = s.http.get(format!("{}/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/plans",
+        "/api/v1/plans/{plan}",
+        "/api/v1/plans/{plan}/actions/{action}",
+        "/api/v1/plans/{plan}/actions/{action}/progress",
+        "/api/v1/plans/{plan}/dashboard",
+        "/api/v1/plans/{plan}/agreements",
+        "/api/v1/live",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from openapi.json");
+    }
+    assert!(paths["/api/v1/plans/{plan}/actions/{action}"].get("patch").is_some());
+    let _ = &s.admin;
+}
