@@ -646,3 +646,141 @@ impl ReadModels {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use metroplan_events::{EventMetadata, NewEvent};
+
+    use super::*;
+
+    struct Log {
+        models: ReadModels,
+        position: u64,
+        versions: HashMap<String, u64>,
+    }
+
+    impl Log {
+        fn new() -> Self {
+            Self { models: ReadModels::default(), position: 0, versions: HashMap::new() }
+        }
+
+        fn add<E: EventPayload>(&mut self, stream: &str, payload: E) {
+            let new = NewEvent::new(&payload, EventMetadata { actor: "anna".into(), on_behalf_of: "CMTo".into(), ..Default::default() });
+            self.position += 1;
+            let v = self.versions.entry(stream.to_owned()).or_default();
+            *v += 1;
+            self.models.apply(&RecordedEvent {
+                event_id: new.event_id,
+                stream_id: stream.to_owned(),
+                stream_version: *v,
+                position: self.position,
+                event_type: new.event_type,
+                schema_version: new.schema_version,
+                recorded_at: chrono::Utc::now(),
+                metadata: new.metadata,
+                payload: new.payload,
+                hash: Vec::new(),
+            });
+        }
+
+        fn action(&mut self, code: &str, strategy: &str) {
+            let e = pb::ActionEvent {
+                event: Some(pb::action_event::Event::ActionAdded(pb::ActionAdded {
+                    plan: "P".into(),
+                    code: code.into(),
+                    strategy: strategy.into(),
+                    title: format!("azione {code}"),
+                    funding_lines: vec![pb::FundingLine { source: "PNRR".into(), planned_cents: 1000, committed_cents: 400, ..Default::default() }],
+                    ..Default::default()
+                })),
+            };
+            self.add(&streams::action("P", code), e);
+        }
+
+        fn report(&mut self, code: &str, status: &str, progress: u32) {
+            let e = pb::ProgressEvent {
+                event: Some(pb::progress_event::Event::ActionProgressReported(pb::ActionProgressReported {
+                    plan: "P".into(),
+                    action: code.into(),
+                    status: status.into(),
+                    progress,
+                    ..Default::default()
+                })),
+            };
+            self.add(&streams::progress("P", code), e);
+        }
+    }
+
+    fn plan_event(e: pb::plan_event::Event) -> pb::PlanEvent {
+        pb::PlanEvent { event: Some(e) }
+    }
+
+    fn given_a_plan() -> Log {
+        use pb::plan_event::Event;
+        let mut log = Log::new();
+        log.add("plan:P", plan_event(Event::PlanCreated(pb::PlanCreated { code: "P".into(), title: "Piano".into(), ..Default::default() })));
+        for axis in ["1", "2"] {
+            log.add("plan:P", plan_event(Event::AxisAdded(pb::AxisAdded { plan: "P".into(), code: axis.into(), ..Default::default() })));
+            log.add(
+                "plan:P",
+                plan_event(Event::StrategyAdded(pb::StrategyAdded { plan: "P".into(), code: format!("{axis}.1"), axis: axis.into(), ..Default::default() })),
+            );
+        }
+        for code in ["1.1.1", "1.1.2", "1.1.3"] {
+            log.action(code, "1.1");
+        }
+        log.action("2.1.1", "2.1");
+        log
+    }
+
+    #[test]
+    fn progress_rolls_up_as_the_mean_of_live_uncancelled_actions() {
+        let mut log = given_a_plan();
+        log.report("1.1.1", "completed", 100);
+        log.report("1.1.2", "in_progress", 50);
+        log.report("1.1.3", "cancelled", 10);
+        let tree = log.models.plan_tree("P").unwrap();
+        let axis1 = &tree.axes[0];
+        assert_eq!(axis1.rollup.actions, 3);
+        assert!((axis1.rollup.progress - 75.0).abs() < f64::EPSILON, "cancelled is left out of the mean");
+        assert_eq!(axis1.rollup.status, "in_progress");
+        assert_eq!(axis1.rollup.by_status["cancelled"], 1);
+        assert_eq!(tree.axes[1].rollup.status, "not_started");
+        assert!((tree.rollup.progress - 50.0).abs() < f64::EPSILON, "(100 + 50 + 0) / 3");
+    }
+
+    #[test]
+    fn a_strategy_is_completed_when_every_counted_action_is() {
+        let mut log = given_a_plan();
+        log.report("1.1.1", "completed", 100);
+        log.report("1.1.2", "completed", 100);
+        log.report("1.1.3", "cancelled", 0);
+        let tree = log.models.plan_tree("P").unwrap();
+        assert_eq!(tree.axes[0].strategies[0].rollup.status, "completed");
+        assert_eq!(tree.rollup.status, "in_progress", "2.1.1 has not started");
+    }
+
+    #[test]
+    fn the_dashboard_sums_funding_and_keeps_the_latest_changes_newest_first() {
+        let mut log = given_a_plan();
+        log.report("2.1.1", "started", 5);
+        let d = log.models.dashboard("P").unwrap();
+        assert_eq!(d.funding.planned_cents, 4000);
+        assert_eq!(d.funding.committed_cents, 1600);
+        assert_eq!(d.funding.planned_by_source["PNRR"], 4000);
+        assert_eq!(d.latest[0].event_type, "ActionProgressReported");
+        assert_eq!(d.latest[0].actor, "anna");
+        assert_eq!(d.axes[1].rollup.by_status["started"], 1);
+    }
+
+    #[test]
+    fn an_action_history_holds_its_definition_and_its_reports() {
+        let mut log = given_a_plan();
+        log.report("1.1.2", "started", 1);
+        let h = log.models.action_history("P", "1.1.2").unwrap();
+        let types: Vec<&str> = h.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, ["ActionAdded", "ActionProgressReported"]);
+        assert_eq!(h[1].payload["status"], "started");
+        assert_eq!(log.models.action("P", "1.1.2").unwrap().status, "started");
+    }
+}
