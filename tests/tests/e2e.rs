@@ -16,6 +16,10 @@ use tokio_util::sync::CancellationToken;
 const PLAN: &str = "PSM-2021-2023";
 const ORG: &str = "Città metropolitana di Torino";
 
+fn metroplan_projector_capacity() -> usize {
+    4096
+}
+
 struct Server {
     base: String,
     addr: std::net::SocketAddr,
@@ -32,8 +36,12 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(metroplan_projector_capacity()).await
+    }
+
+    async fn start_with(live_capacity: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let platform = Arc::new(Platform::open(dir.path(), &|_, _| {}).await.unwrap());
+        let platform = Arc::new(Platform::open_with(dir.path(), &|_, _| {}, live_capacity).await.unwrap());
         let summary = platform.load_demo(&|_, _| {}).await.unwrap();
         assert!(platform.projector.wait_for(summary.position, Duration::from_secs(10)).await);
         let token = |role, actor: &str| platform.tokens.create(role, ORG, actor).unwrap().secret;
@@ -84,6 +92,10 @@ impl Server {
         let r = req.send().await.unwrap();
         let (status, headers) = (r.status(), r.headers().clone());
         (status, headers, r.json().await.unwrap_or(Value::Null))
+    }
+
+    fn auditor(&self) -> String {
+        self.platform.tokens.create(Role::Auditor, "Collegio dei revisori", "auditor").unwrap().secret
     }
 
     async fn head(&self) -> u64 {
@@ -372,4 +384,100 @@ async fn health_and_openapi_describe_every_route() {
     }
     assert!(paths["/api/v1/plans/{plan}/actions/{action}"].get("patch").is_some());
     let _ = &s.admin;
+}
+
+#[tokio::test]
+async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why() {
+    let s = Server::start().await;
+    let (status, created) = s
+        .post(&s.editor, &format!("/api/v1/plans/{PLAN}/tables"), json!({"name": "Tavolo permanente sulla montagna", "kind": "permanent_mountain", "purpose": "Monitoraggio in itinere"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let table = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = s.post(&s.editor, &format!("/api/v1/tables/{table}/members"), json!({"organisation": "UNCEM Piemonte", "role": "member_by_right"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = s
+        .http
+        .post(format!("{}/api/v1/tables/{table}/meetings", s.base))
+        .bearer_auth(&s.editor)
+        .header("x-reason", "verbale della seduta")
+        .json(&json!({"held_on": "2022-11-15", "title": "Seconda seduta", "decisions": [{"text": "Priorità alla rete dei parchi", "actions": ["2.1.2"]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let position = r.json::<Value>().await.unwrap()["position"].as_u64().unwrap();
+    let (_, _, history) = s.get(&s.auditor(), &format!("/api/v1/plans/{PLAN}/actions/2.1.2/history?min_position={position}")).await;
+    let meeting = history.as_array().unwrap().iter().find(|e| e["event_type"] == "MeetingHeld").expect("the decision is in the action's history").clone();
+    assert_eq!(meeting["actor"], "anna");
+    assert_eq!(meeting["on_behalf_of"], ORG);
+    assert_eq!(meeting["reason"], "verbale della seduta");
+    assert!(meeting["recorded_at"].as_str().unwrap().contains('T'));
+    let (_, _, t) = s.get(&s.viewer, &format!("/api/v1/tables/{table}")).await;
+    assert_eq!(t["members"][0]["organisation"], "UNCEM Piemonte");
+    assert_eq!(t["meetings"][0]["decisions"][0]["actions"][0], "2.1.2");
+}
+
+#[tokio::test]
+async fn only_an_admin_adopts_a_revision_which_freezes_a_numbered_version() {
+    let s = Server::start().await;
+    let body = json!({"name": "Aggiornamento 2022", "act": "Deliberazione del Consiglio metropolitano n.71/2022", "adopted_on": "2022-12-22"});
+    let (status, _) = s.post(&s.editor, &format!("/api/v1/plans/{PLAN}/revisions"), body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, outcome) = s.post(&s.admin, &format!("/api/v1/plans/{PLAN}/revisions"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{outcome}");
+    let position = outcome["position"].as_u64().unwrap();
+    let (_, _, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}?min_position={position}")).await;
+    assert_eq!(tree["revisions"][0]["number"], 1);
+    assert_eq!(tree["revisions"][0]["act"], "Deliberazione del Consiglio metropolitano n.71/2022");
+    let (_, _, plans) = s.get(&s.viewer, "/api/v1/plans").await;
+    assert_eq!(plans[0]["revision"], 1);
+}
+
+#[tokio::test]
+async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_in_order() {
+    // A live channel of 8 events and 11 MB of frames: the slow client's socket fills up,
+    // its session falls off the live channel and must resume from the log.
+    let s = Server::start_with(8).await;
+    let topic = format!("action:{PLAN}/5.1.1");
+    let mut slow = s.ws(&s.viewer).await;
+    subscribe(&mut slow, &[&topic], None).await;
+    let mut fast = s.ws(&s.viewer).await;
+    subscribe(&mut fast, &[&topic], None).await;
+    // The slow client reads nothing while the reports go out; the fast one keeps up.
+    let mut positions = Vec::new();
+    let note = "n".repeat(9_000);
+    for i in 0..1200u32 {
+        let status = if i == 0 { "started" } else { "in_progress" };
+        let body = json!({"status": status, "progress": i % 100, "note": note, "as_of": "2023-01-01"});
+        let (st, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/5.1.1/progress"), body).await;
+        assert_eq!(st, StatusCode::OK, "{outcome}");
+        let p = outcome["position"].as_u64().unwrap();
+        positions.push(p);
+        assert_eq!(next_json(&mut fast).await["position"], p, "the fast client keeps up");
+    }
+    // The slow client now reads what its session sent before giving up on it (after
+    // SEND_TIMEOUT of a blocked socket), then resumes from the last position it saw.
+    let mut got: Vec<u64> = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), slow.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                got.push(v["position"].as_u64().unwrap());
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) | Err(_) => break,
+        }
+        if got.len() == positions.len() {
+            break;
+        }
+    }
+    if got.len() < positions.len() {
+        let mut again = s.ws(&s.viewer).await;
+        subscribe(&mut again, &[&topic], got.last().copied().or(Some(positions[0] - 1))).await;
+        while got.len() < positions.len() {
+            got.push(next_json(&mut again).await["position"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(got, positions, "the slow client gets every change, in order, resuming by position");
 }

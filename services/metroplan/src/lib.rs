@@ -66,10 +66,19 @@ impl Platform {
     /// # Errors
     /// When the directory, the event log or the token store cannot be opened.
     pub async fn open(data: &Path, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> anyhow::Result<Self> {
+        Self::open_with(data, progress, metroplan_projector::LIVE_CAPACITY).await
+    }
+
+    /// [`Platform::open`] with a live channel of `live_capacity` events (tests use a
+    /// small one to make slow websocket clients fall behind on purpose).
+    ///
+    /// # Errors
+    /// As [`Platform::open`].
+    pub async fn open_with(data: &Path, progress: &(dyn Fn(u64, u64) + Send + Sync), live_capacity: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data).with_context(|| format!("creating data directory {}", data.display()))?;
         let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open_in(data).context("opening the event log")?);
         let tokens = Arc::new(TokenStore::open_in(data).context("opening the token store")?);
-        let projector = Projector::new();
+        let projector = Projector::with_live_capacity(live_capacity);
         projector.rebuild(store.as_ref(), progress).await.context("rebuilding the read models")?;
         projector.mark_ready();
         let stop = CancellationToken::new();

@@ -50,12 +50,18 @@ impl std::fmt::Debug for Projector {
 }
 
 /// Capacity of the live channel; a subscriber that falls further behind resumes from the log.
-const LIVE_CAPACITY: usize = 4096;
+pub const LIVE_CAPACITY: usize = 4096;
 
 impl Projector {
     pub fn new() -> Arc<Self> {
+        Self::with_live_capacity(LIVE_CAPACITY)
+    }
+
+    /// A projector whose live channel holds `capacity` events; a subscriber further
+    /// behind reads what it missed from the log.
+    pub fn with_live_capacity(capacity: usize) -> Arc<Self> {
         let (position, _) = watch::channel(0);
-        let (live, _) = broadcast::channel(LIVE_CAPACITY);
+        let (live, _) = broadcast::channel(capacity.max(1));
         Arc::new(Self { models: RwLock::new(ReadModels::default()), position, live, ready: false.into() })
     }
 
