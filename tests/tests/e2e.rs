@@ -41,9 +41,18 @@ impl Server {
 
     async fn start_with(live_capacity: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let platform = Arc::new(Platform::open_with(dir.path(), &|_, _| {}, live_capacity).await.unwrap());
+        let platform = Arc::new(
+            Platform::open_with(dir.path(), &|_, _| {}, live_capacity)
+                .await
+                .unwrap(),
+        );
         let summary = platform.load_demo(&|_, _| {}).await.unwrap();
-        assert!(platform.projector.wait_for(summary.position, Duration::from_secs(10)).await);
+        assert!(
+            platform
+                .projector
+                .wait_for(summary.position, Duration::from_secs(10))
+                .await
+        );
         let token = |role, actor: &str| platform.tokens.create(role, ORG, actor).unwrap().secret;
         let (admin, editor, editor2, reporter, viewer) = (
             token(Role::Admin, "admin"),
@@ -73,19 +82,46 @@ impl Server {
         }
     }
 
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+    async fn get(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let (status, headers) = (r.status(), r.headers().clone());
         (status, headers, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn patch(&self, token: &str, path: &str, etag: Option<&str>, body: Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut req = self.http.patch(format!("{}{path}", self.base)).bearer_auth(token).json(&body);
+    async fn patch(
+        &self,
+        token: &str,
+        path: &str,
+        etag: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body);
         if let Some(e) = etag {
             req = req.header("if-match", e);
         }
@@ -95,16 +131,29 @@ impl Server {
     }
 
     fn auditor(&self) -> String {
-        self.platform.tokens.create(Role::Auditor, "Collegio dei revisori", "auditor").unwrap().secret
+        self.platform
+            .tokens
+            .create(Role::Auditor, "Collegio dei revisori", "auditor")
+            .unwrap()
+            .secret
     }
 
     async fn head(&self) -> u64 {
-        metroplan_eventstore::EventStore::head_position(self.platform.store.as_ref()).await.unwrap()
+        metroplan_eventstore::EventStore::head_position(self.platform.store.as_ref())
+            .await
+            .unwrap()
     }
 
-    async fn ws(&self, token: &str) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-        let mut req = format!("ws://{}/api/v1/live", self.addr).into_client_request().unwrap();
-        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    async fn ws(
+        &self,
+        token: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
+        let mut req = format!("ws://{}/api/v1/live", self.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
         tokio_tungstenite::connect_async(req).await.unwrap().0
     }
 }
@@ -115,13 +164,16 @@ impl Drop for Server {
     }
 }
 
-
 async fn next_json<S>(ws: &mut S) -> Value
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a frame within 5 s").unwrap().unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = m {
             return serde_json::from_str(&t).unwrap();
         }
@@ -130,7 +182,9 @@ where
 
 async fn subscribe<S>(ws: &mut S, topics: &[&str], from: Option<u64>) -> Value
 where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + futures::Sink<Message> + Unpin,
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + futures::Sink<Message>
+        + Unpin,
     <S as futures::Sink<Message>>::Error: std::fmt::Debug,
 {
     let mut msg = json!({"type": "subscribe", "topics": topics});
@@ -151,15 +205,24 @@ async fn the_demo_plan_is_served_with_its_confirmed_structure() {
     let s = Server::start().await;
     let (status, _, plans) = s.get(&s.viewer, "/api/v1/plans").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(plans.as_array().unwrap().iter().any(|p| p["code"] == PLAN), "{plans}");
+    assert!(
+        plans.as_array().unwrap().iter().any(|p| p["code"] == PLAN),
+        "{plans}"
+    );
     let (status, headers, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers.get("etag").is_some());
     assert_eq!(tree["title"], "Torino Metropoli aumentata");
     let axes = tree["axes"].as_array().unwrap();
     assert_eq!(axes.len(), 6, "the six axes the sources confirm");
-    let strategies: usize = axes.iter().map(|a| a["strategies"].as_array().unwrap().len()).sum();
-    assert_eq!(strategies, 10, "only the confirmed strategies, nothing invented");
+    let strategies: usize = axes
+        .iter()
+        .map(|a| a["strategies"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        strategies, 10,
+        "only the confirmed strategies, nothing invented"
+    );
     let actions: usize = axes
         .iter()
         .flat_map(|a| a["strategies"].as_array().unwrap())
@@ -172,22 +235,50 @@ async fn the_demo_plan_is_served_with_its_confirmed_structure() {
 #[tokio::test]
 async fn tokens_and_roles_guard_every_route() {
     let s = Server::start().await;
-    let r = s.http.get(format!("{}/api/v1/plans", s.base)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/api/v1/plans", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let (status, _, _) = s.get("mp_not-a-real-token", "/api/v1/plans").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let before = s.head().await;
     let body = json!({"status": "started", "progress": 5, "note": "avvio", "as_of": "2022-03-01"});
-    let (status, problem) = s.post(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body.clone()).await;
+    let (status, problem) = s
+        .post(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"),
+            body.clone(),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    let (status, _) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/axes"), json!({"code": "7", "name": "x"})).await;
+    let (status, _) = s
+        .post(
+            &s.reporter,
+            &format!("/api/v1/plans/{PLAN}/axes"),
+            json!({"code": "7", "name": "x"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(s.head().await, before, "refused requests store nothing");
-    let (status, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body).await;
+    let (status, outcome) = s
+        .post(
+            &s.reporter,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"),
+            body,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     let position = outcome["position"].as_u64().unwrap();
-    let (_, _, history) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/history?min_position={position}")).await;
+    let (_, _, history) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1/history?min_position={position}"),
+        )
+        .await;
     let last = history.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event_type"], "ActionProgressReported");
     assert_eq!(last["actor"], "carla");
@@ -198,9 +289,20 @@ async fn tokens_and_roles_guard_every_route() {
 async fn progress_reaches_live_subscribers_and_reads_see_it() {
     let s = Server::start().await;
     let mut ws = s.ws(&s.viewer).await;
-    subscribe(&mut ws, &[&format!("plan:{PLAN}"), &format!("action:{PLAN}/2.1.1")], None).await;
+    subscribe(
+        &mut ws,
+        &[&format!("plan:{PLAN}"), &format!("action:{PLAN}/2.1.1")],
+        None,
+    )
+    .await;
     let body = json!({"status": "in_progress", "progress": 40, "note": "cantieri aperti", "as_of": "2022-09-30"});
-    let (status, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"), body).await;
+    let (status, outcome) = s
+        .post(
+            &s.reporter,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"),
+            body,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     let position = outcome["position"].as_u64().unwrap();
     let mut topics = Vec::new();
@@ -212,13 +314,32 @@ async fn progress_reaches_live_subscribers_and_reads_see_it() {
         topics.push(frame["topic"].as_str().unwrap().to_owned());
     }
     topics.sort();
-    assert_eq!(topics, vec![format!("action:{PLAN}/2.1.1"), format!("plan:{PLAN}")]);
-    let (_, headers, action) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.1?min_position={position}")).await;
+    assert_eq!(
+        topics,
+        vec![format!("action:{PLAN}/2.1.1"), format!("plan:{PLAN}")]
+    );
+    let (_, headers, action) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1?min_position={position}"),
+        )
+        .await;
     assert_eq!(action["status"], "in_progress");
     assert_eq!(action["progress"], 40);
     assert!(headers.get("etag").is_some());
-    let (_, _, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}?min_position={position}")).await;
-    let axis2 = tree["axes"].as_array().unwrap().iter().find(|a| a["code"] == "2").unwrap().clone();
+    let (_, _, tree) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}?min_position={position}"),
+        )
+        .await;
+    let axis2 = tree["axes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "2")
+        .unwrap()
+        .clone();
     assert_eq!(axis2["rollup"]["status"], "in_progress");
     assert!(axis2["rollup"]["progress"].as_f64().unwrap() > 0.0);
 }
@@ -232,8 +353,15 @@ async fn a_client_that_reconnects_with_from_misses_nothing() {
     drop(ws);
     let mut positions = Vec::new();
     for (status, progress) in [("started", 10), ("in_progress", 20), ("in_progress", 30)] {
-        let body = json!({"status": status, "progress": progress, "note": "", "as_of": "2022-10-01"});
-        let (st, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/3.1.1/progress"), body).await;
+        let body =
+            json!({"status": status, "progress": progress, "note": "", "as_of": "2022-10-01"});
+        let (st, outcome) = s
+            .post(
+                &s.reporter,
+                &format!("/api/v1/plans/{PLAN}/actions/3.1.1/progress"),
+                body,
+            )
+            .await;
         assert_eq!(st, StatusCode::OK, "{outcome}");
         positions.push(outcome["position"].as_u64().unwrap());
     }
@@ -258,26 +386,57 @@ async fn concurrent_edits_merge_or_conflict_never_overwrite() {
     let path = format!("/api/v1/plans/{PLAN}/actions/6.1.3");
     let (_, headers, _) = s.get(&s.viewer, &path).await;
     let base = headers["etag"].to_str().unwrap().to_owned();
-    let (status, _, _) = s.patch(&s.editor, &path, None, json!({"title": "no if-match"})).await;
+    let (status, _, _) = s
+        .patch(&s.editor, &path, None, json!({"title": "no if-match"}))
+        .await;
     assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    let (status, _, a) = s.patch(&s.editor, &path, Some(&base), json!({"territorial_scope": "Zone omogenee montane"})).await;
+    let (status, _, a) = s
+        .patch(
+            &s.editor,
+            &path,
+            Some(&base),
+            json!({"territorial_scope": "Zone omogenee montane"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{a}");
     assert!(a.get("merged").is_none_or(|m| m == false));
-    let (status, _, b) = s.patch(&s.editor2, &path, Some(&base), json!({"description": "Micro-équipe con assistenti sociali di comunità"})).await;
+    let (status, _, b) = s
+        .patch(
+            &s.editor2,
+            &path,
+            Some(&base),
+            json!({"description": "Micro-équipe con assistenti sociali di comunità"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{b}");
     assert_eq!(b["merged"], true, "a stale edit of another field is merged");
     let before = s.head().await;
-    let (status, _, c) = s.patch(&s.editor2, &path, Some(&base), json!({"territorial_scope": "Tutta la Città metropolitana"})).await;
+    let (status, _, c) = s
+        .patch(
+            &s.editor2,
+            &path,
+            Some(&base),
+            json!({"territorial_scope": "Tutta la Città metropolitana"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{c}");
     assert_eq!(c["fields"], json!(["territorial_scope"]));
     assert_eq!(c["theirs"]["territorial_scope"], "Zone omogenee montane");
-    assert_eq!(c["yours"]["territorial_scope"], "Tutta la Città metropolitana");
+    assert_eq!(
+        c["yours"]["territorial_scope"],
+        "Tutta la Città metropolitana"
+    );
     assert!(c["base"].get("territorial_scope").is_some());
     assert_eq!(s.head().await, before, "a conflict stores nothing");
     let position = b["position"].as_u64().unwrap();
-    let (_, _, action) = s.get(&s.viewer, &format!("{path}?min_position={position}")).await;
+    let (_, _, action) = s
+        .get(&s.viewer, &format!("{path}?min_position={position}"))
+        .await;
     assert_eq!(action["territorial_scope"], "Zone omogenee montane");
-    assert_eq!(action["description"], "Micro-équipe con assistenti sociali di comunità");
+    assert_eq!(
+        action["description"],
+        "Micro-équipe con assistenti sociali di comunità"
+    );
 }
 
 #[tokio::test]
@@ -286,15 +445,46 @@ async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing() {
     let before = s.head().await;
     let progress = format!("/api/v1/plans/{PLAN}/actions/2.1.2/progress");
     let cases = [
-        (progress.clone(), json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01", "colour": "red"}), "colour"),
-        (progress.clone(), json!({"status": "started", "progress": "lots", "note": "", "as_of": "2022-01-01"}), "progress"),
-        (progress.clone(), json!({"status": "done", "progress": 1, "note": "", "as_of": "2022-01-01"}), "status"),
-        (progress.clone(), json!({"status": "started", "progress": 101, "note": "", "as_of": "2022-01-01"}), "progress"),
-        (progress.clone(), json!({"status": "started", "progress": 1, "note": "", "as_of": "2031-01-01"}), "as_of"),
-        (format!("/api/v1/plans/{PLAN}/axes"), json!({"code": "1.x", "name": "bad"}), "code"),
+        (
+            progress.clone(),
+            json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01", "colour": "red"}),
+            "colour",
+        ),
+        (
+            progress.clone(),
+            json!({"status": "started", "progress": "lots", "note": "", "as_of": "2022-01-01"}),
+            "progress",
+        ),
+        (
+            progress.clone(),
+            json!({"status": "done", "progress": 1, "note": "", "as_of": "2022-01-01"}),
+            "status",
+        ),
+        (
+            progress.clone(),
+            json!({"status": "started", "progress": 101, "note": "", "as_of": "2022-01-01"}),
+            "progress",
+        ),
+        (
+            progress.clone(),
+            json!({"status": "started", "progress": 1, "note": "", "as_of": "2031-01-01"}),
+            "as_of",
+        ),
+        (
+            format!("/api/v1/plans/{PLAN}/axes"),
+            json!({"code": "1.x", "name": "bad"}),
+            "code",
+        ),
     ];
     for (path, body, field) in cases {
-        let r = s.http.post(format!("{}{path}", s.base)).bearer_auth(&s.admin).json(&body).send().await.unwrap();
+        let r = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(&s.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         assert!(status.is_client_error(), "{body} → {status}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -304,14 +494,34 @@ async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing() {
         assert_eq!(problem["field"], field, "{body} → {problem}");
     }
     let funding = json!({"funding_lines": [{"source": "PNRR", "planned_cents": -5}]});
-    let (_, headers, _) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.3")).await;
+    let (_, headers, _) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.3"))
+        .await;
     let etag = headers["etag"].to_str().unwrap().to_owned();
-    let (status, _, problem) = s.patch(&s.editor, &format!("/api/v1/plans/{PLAN}/actions/2.1.3"), Some(&etag), funding).await;
+    let (status, _, problem) = s
+        .patch(
+            &s.editor,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.3"),
+            Some(&etag),
+            funding,
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert!(problem["field"].as_str().unwrap().contains("planned_cents"), "{problem}");
-    let (status, _, _) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/9.9.9")).await;
+    assert!(
+        problem["field"].as_str().unwrap().contains("planned_cents"),
+        "{problem}"
+    );
+    let (status, _, _) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/9.9.9"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, problem) = s.post(&s.reporter, "/api/v1/plans/NOPE/actions/1.1.1/progress", json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01"})).await;
+    let (status, problem) = s
+        .post(
+            &s.reporter,
+            "/api/v1/plans/NOPE/actions/1.1.1/progress",
+            json!({"status": "started", "progress": 1, "note": "", "as_of": "2022-01-01"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     let huge = json!({"status": "started", "progress": 1, "note": "x".repeat(300 * 1024), "as_of": "2022-01-01"});
     let (status, problem) = s.post(&s.reporter, &progress, huge).await;
@@ -338,23 +548,84 @@ async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions() {
     assert_eq!(status, StatusCode::CREATED, "{drafted}");
     let id = drafted["id"].as_str().unwrap().to_owned();
     let a = format!("/api/v1/agreements/{id}");
-    assert_eq!(s.post(&s.editor, &format!("{a}/parties"), json!({"organisation": ORG, "role": "promoter"})).await.0, StatusCode::OK);
-    assert_eq!(s.post(&s.editor, &format!("{a}/actions"), json!({"action": "2.1.3"})).await.0, StatusCode::OK);
-    let (status, problem) = s.post(&s.editor, &format!("{a}/sign"), json!({"signed_on": "2022-05-01"})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "signing with one party: {problem}");
-    assert_eq!(s.post(&s.editor, &format!("{a}/parties"), json!({"organisation": "Unione montana Valli di Lanzo", "role": "party"})).await.0, StatusCode::OK);
+    assert_eq!(
+        s.post(
+            &s.editor,
+            &format!("{a}/parties"),
+            json!({"organisation": ORG, "role": "promoter"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.post(
+            &s.editor,
+            &format!("{a}/actions"),
+            json!({"action": "2.1.3"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (status, problem) = s
+        .post(
+            &s.editor,
+            &format!("{a}/sign"),
+            json!({"signed_on": "2022-05-01"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "signing with one party: {problem}"
+    );
+    assert_eq!(
+        s.post(
+            &s.editor,
+            &format!("{a}/parties"),
+            json!({"organisation": "Unione montana Valli di Lanzo", "role": "party"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
     let (status, c) = s.post(&s.editor, &format!("{a}/commitments"), json!({"party": ORG, "description": "progettazione", "amount_cents": 5_000_000, "funding_source": "OWN"})).await;
     assert_eq!(status, StatusCode::OK, "{c}");
-    let (status, signed) = s.post(&s.editor, &format!("{a}/sign"), json!({"signed_on": "2022-05-01"})).await;
+    let (status, signed) = s
+        .post(
+            &s.editor,
+            &format!("{a}/sign"),
+            json!({"signed_on": "2022-05-01"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{signed}");
     let position = signed["position"].as_u64().unwrap();
-    let (_, _, action) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/actions/2.1.3?min_position={position}")).await;
+    let (_, _, action) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.3?min_position={position}"),
+        )
+        .await;
     assert_eq!(action["agreements"][0]["id"], id.as_str());
     assert_eq!(action["agreements"][0]["committed_cents"], 5_000_000);
-    let (_, _, by_party) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/agreements/by-party")).await;
-    let cm = by_party.as_array().unwrap().iter().find(|p| p["organisation"] == ORG).unwrap().clone();
+    let (_, _, by_party) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/agreements/by-party"),
+        )
+        .await;
+    let cm = by_party
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["organisation"] == ORG)
+        .unwrap()
+        .clone();
     assert_eq!(cm["committed_cents"], 5_000_000);
-    let (_, _, dash) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}/dashboard")).await;
+    let (_, _, dash) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}/dashboard"))
+        .await;
     assert_eq!(dash["funding"]["agreements_committed_cents"], 5_000_000);
     assert!(!dash["latest"].as_array().unwrap().is_empty());
 }
@@ -362,11 +633,29 @@ async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions() {
 #[tokio::test]
 async fn health_and_openapi_describe_every_route() {
     let s = Server::start().await;
-    let r = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = s.http.get(format!("{}/readyz", s.base)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let doc: Value = s.http.get(format!("{}/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -382,7 +671,11 @@ async fn health_and_openapi_describe_every_route() {
     ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");
     }
-    assert!(paths["/api/v1/plans/{plan}/actions/{action}"].get("patch").is_some());
+    assert!(
+        paths["/api/v1/plans/{plan}/actions/{action}"]
+            .get("patch")
+            .is_some()
+    );
     let _ = &s.admin;
 }
 
@@ -394,7 +687,13 @@ async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why()
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let table = created["id"].as_str().unwrap().to_owned();
-    let (status, _) = s.post(&s.editor, &format!("/api/v1/tables/{table}/members"), json!({"organisation": "UNCEM Piemonte", "role": "member_by_right"})).await;
+    let (status, _) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/tables/{table}/members"),
+            json!({"organisation": "UNCEM Piemonte", "role": "member_by_right"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let r = s
         .http
@@ -406,9 +705,22 @@ async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let position = r.json::<Value>().await.unwrap()["position"].as_u64().unwrap();
-    let (_, _, history) = s.get(&s.auditor(), &format!("/api/v1/plans/{PLAN}/actions/2.1.2/history?min_position={position}")).await;
-    let meeting = history.as_array().unwrap().iter().find(|e| e["event_type"] == "MeetingHeld").expect("the decision is in the action's history").clone();
+    let position = r.json::<Value>().await.unwrap()["position"]
+        .as_u64()
+        .unwrap();
+    let (_, _, history) = s
+        .get(
+            &s.auditor(),
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.2/history?min_position={position}"),
+        )
+        .await;
+    let meeting = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "MeetingHeld")
+        .expect("the decision is in the action's history")
+        .clone();
     assert_eq!(meeting["actor"], "anna");
     assert_eq!(meeting["on_behalf_of"], ORG);
     assert_eq!(meeting["reason"], "verbale della seduta");
@@ -422,14 +734,30 @@ async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why()
 async fn only_an_admin_adopts_a_revision_which_freezes_a_numbered_version() {
     let s = Server::start().await;
     let body = json!({"name": "Aggiornamento 2022", "act": "Deliberazione del Consiglio metropolitano n.71/2022", "adopted_on": "2022-12-22"});
-    let (status, _) = s.post(&s.editor, &format!("/api/v1/plans/{PLAN}/revisions"), body.clone()).await;
+    let (status, _) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/plans/{PLAN}/revisions"),
+            body.clone(),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, outcome) = s.post(&s.admin, &format!("/api/v1/plans/{PLAN}/revisions"), body).await;
+    let (status, outcome) = s
+        .post(&s.admin, &format!("/api/v1/plans/{PLAN}/revisions"), body)
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{outcome}");
     let position = outcome["position"].as_u64().unwrap();
-    let (_, _, tree) = s.get(&s.viewer, &format!("/api/v1/plans/{PLAN}?min_position={position}")).await;
+    let (_, _, tree) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}?min_position={position}"),
+        )
+        .await;
     assert_eq!(tree["revisions"][0]["number"], 1);
-    assert_eq!(tree["revisions"][0]["act"], "Deliberazione del Consiglio metropolitano n.71/2022");
+    assert_eq!(
+        tree["revisions"][0]["act"],
+        "Deliberazione del Consiglio metropolitano n.71/2022"
+    );
     let (_, _, plans) = s.get(&s.viewer, "/api/v1/plans").await;
     assert_eq!(plans[0]["revision"], 1);
 }
@@ -449,12 +777,23 @@ async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_i
     let note = "n".repeat(9_000);
     for i in 0..1200u32 {
         let status = if i == 0 { "started" } else { "in_progress" };
-        let body = json!({"status": status, "progress": i % 100, "note": note, "as_of": "2023-01-01"});
-        let (st, outcome) = s.post(&s.reporter, &format!("/api/v1/plans/{PLAN}/actions/5.1.1/progress"), body).await;
+        let body =
+            json!({"status": status, "progress": i % 100, "note": note, "as_of": "2023-01-01"});
+        let (st, outcome) = s
+            .post(
+                &s.reporter,
+                &format!("/api/v1/plans/{PLAN}/actions/5.1.1/progress"),
+                body,
+            )
+            .await;
         assert_eq!(st, StatusCode::OK, "{outcome}");
         let p = outcome["position"].as_u64().unwrap();
         positions.push(p);
-        assert_eq!(next_json(&mut fast).await["position"], p, "the fast client keeps up");
+        assert_eq!(
+            next_json(&mut fast).await["position"],
+            p,
+            "the fast client keeps up"
+        );
     }
     // The slow client now reads what its session sent before giving up on it (after
     // SEND_TIMEOUT of a blocked socket), then resumes from the last position it saw.
@@ -474,10 +813,18 @@ async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_i
     }
     if got.len() < positions.len() {
         let mut again = s.ws(&s.viewer).await;
-        subscribe(&mut again, &[&topic], got.last().copied().or(Some(positions[0] - 1))).await;
+        subscribe(
+            &mut again,
+            &[&topic],
+            got.last().copied().or(Some(positions[0] - 1)),
+        )
+        .await;
         while got.len() < positions.len() {
             got.push(next_json(&mut again).await["position"].as_u64().unwrap());
         }
     }
-    assert_eq!(got, positions, "the slow client gets every change, in order, resuming by position");
+    assert_eq!(
+        got, positions,
+        "the slow client gets every change, in order, resuming by position"
+    );
 }

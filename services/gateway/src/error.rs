@@ -38,9 +38,10 @@ fn problem(status: StatusCode, kind: &str, title: &str, detail: String, extra: V
         obj.extend(extra);
     }
     let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -87,14 +88,35 @@ impl IntoResponse for HttpError {
 fn api_problem(e: ApiError) -> Response {
     let detail = e.to_string();
     match e {
-        ApiError::Validation { field, .. } => {
-            problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", detail, json!({ "field": field }))
-        }
-        ApiError::NotFound { what } => problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail, json!({ "resource": what })),
-        ApiError::Rejected { field, .. } => {
-            problem(StatusCode::CONFLICT, "rejected", "Not allowed in the current state", detail, json!({ "field": field }))
-        }
-        ApiError::EditConflict { fields, base_version, current_version, base, theirs, yours } => problem(
+        ApiError::Validation { field, .. } => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+            detail,
+            json!({ "field": field }),
+        ),
+        ApiError::NotFound { what } => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            detail,
+            json!({ "resource": what }),
+        ),
+        ApiError::Rejected { field, .. } => problem(
+            StatusCode::CONFLICT,
+            "rejected",
+            "Not allowed in the current state",
+            detail,
+            json!({ "field": field }),
+        ),
+        ApiError::EditConflict {
+            fields,
+            base_version,
+            current_version,
+            base,
+            theirs,
+            yours,
+        } => problem(
             StatusCode::CONFLICT,
             "edit-conflict",
             "Edit conflict",
@@ -108,22 +130,51 @@ fn api_problem(e: ApiError) -> Response {
                 "yours": yours,
             }),
         ),
-        ApiError::PreconditionFailed { .. } => {
-            problem(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed", detail, json!({ "field": "If-Match" }))
-        }
+        ApiError::PreconditionFailed { .. } => problem(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            "Precondition failed",
+            detail,
+            json!({ "field": "If-Match" }),
+        ),
         ApiError::Unauthorized => {
-            let mut r = problem(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail, Value::Null);
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let mut r = problem(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+                detail,
+                Value::Null,
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             r
         }
-        ApiError::Forbidden { .. } => problem(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail, Value::Null),
+        ApiError::Forbidden { .. } => problem(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            detail,
+            Value::Null,
+        ),
         ApiError::Unavailable { message } => {
             tracing::warn!(%message, "service unavailable");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "try again shortly".into(), Value::Null)
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                "try again shortly".into(),
+                Value::Null,
+            )
         }
         ApiError::Internal { message } => {
             tracing::error!(%message, "internal error");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the error was logged".into(), Value::Null)
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the error was logged".into(),
+                Value::Null,
+            )
         }
     }
 }

@@ -20,7 +20,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
 }
 
@@ -34,9 +37,16 @@ fn query_token(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).map(str::to_owned).or_else(|| query_token(parts));
-        let Some(token) = token else { return Err(ApiError::Unauthorized.into()) };
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)
+            .map(str::to_owned)
+            .or_else(|| query_token(parts));
+        let Some(token) = token else {
+            return Err(ApiError::Unauthorized.into());
+        };
         match state.authenticate(&token).await? {
             Some(caller) => Ok(Auth(caller)),
             None => Err(ApiError::Unauthorized.into()),
@@ -57,7 +67,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 HttpError::BodyTooLarge
             } else {
-                HttpError::MalformedBody { field: String::new(), message: rejection.body_text() }
+                HttpError::MalformedBody {
+                    field: String::new(),
+                    message: rejection.body_text(),
+                }
             }
         })?;
         parse(&bytes).map(Body)
@@ -121,7 +134,13 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(field_of(r#"{"progress":"x"}"#), "progress");
         assert_eq!(field_of(r#"{"progress":1,"bogus":2}"#), "bogus");
-        assert_eq!(field_of(r#"{"progress":1,"inner":{"amount":"no"}}"#), "inner.amount");
-        assert_eq!(field_of(r#"{"progress":1,"inner":{"amount":1,"x":1}}"#), "inner.x");
+        assert_eq!(
+            field_of(r#"{"progress":1,"inner":{"amount":"no"}}"#),
+            "inner.amount"
+        );
+        assert_eq!(
+            field_of(r#"{"progress":1,"inner":{"amount":1,"x":1}}"#),
+            "inner.x"
+        );
     }
 }

@@ -50,8 +50,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(bus: Arc<dyn CommandBus>, projector: Arc<Projector>, store: Arc<dyn EventStore>, tokens: Arc<TokenStore>) -> Self {
-        Self { bus, projector, store, tokens, known: Arc::default() }
+    pub fn new(
+        bus: Arc<dyn CommandBus>,
+        projector: Arc<Projector>,
+        store: Arc<dyn EventStore>,
+        tokens: Arc<TokenStore>,
+    ) -> Self {
+        Self {
+            bus,
+            projector,
+            store,
+            tokens,
+            known: Arc::default(),
+        }
     }
 
     /// The caller a token stands for.
@@ -59,7 +70,12 @@ impl AppState {
     /// # Errors
     /// [`ApiError::Internal`] when the token store fails.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        if let Some(c) = self.known.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(token) {
+        if let Some(c) = self
+            .known
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(token)
+        {
             return Ok(Some(c.clone()));
         }
         let tokens = Arc::clone(&self.tokens);
@@ -69,7 +85,10 @@ impl AppState {
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
         if let Some(c) = &found {
-            self.known.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(token.to_owned(), c.clone());
+            self.known
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(token.to_owned(), c.clone());
         }
         Ok(found)
     }
@@ -141,5 +160,14 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    use axum::serve::ListenerExt;
+    // Live frames are small and latency matters more than packing: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

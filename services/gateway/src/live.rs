@@ -53,8 +53,13 @@ async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, Auth(caller):
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum ClientMessage {
-    Subscribe { topics: Vec<String>, from: Option<u64> },
-    Unsubscribe { topics: Vec<String> },
+    Subscribe {
+        topics: Vec<String>,
+        from: Option<u64>,
+    },
+    Unsubscribe {
+        topics: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,13 +91,21 @@ fn frame(topic: &str, position: u64, delta: &str) -> String {
 fn valid_topic(t: &str) -> bool {
     match t.split_once(':') {
         Some(("plan" | "dashboard", rest)) => !rest.is_empty() && !rest.contains('/'),
-        Some(("action", rest)) => rest.split_once('/').is_some_and(|(p, a)| !p.is_empty() && !a.is_empty()),
+        Some(("action", rest)) => rest
+            .split_once('/')
+            .is_some_and(|(p, a)| !p.is_empty() && !a.is_empty()),
         _ => false,
     }
 }
 
 /// Sends, for `topics`, every event with position in `(after, to]` from the log.
-async fn replay(state: &AppState, tx: &mut Sink, topics: &HashSet<String>, after: u64, to: u64) -> Result<(), SessionError> {
+async fn replay(
+    state: &AppState,
+    tx: &mut Sink,
+    topics: &HashSet<String>,
+    after: u64,
+    to: u64,
+) -> Result<(), SessionError> {
     let mut at = after;
     while at < to {
         let page: Vec<RecordedEvent> = state.store.read_all(at, PAGE).await?;
@@ -102,7 +115,10 @@ async fn replay(state: &AppState, tx: &mut Sink, topics: &HashSet<String>, after
         for event in page.into_iter().take_while(|e| e.position <= to) {
             at = event.position;
             let mut delta = None;
-            for t in topics::for_event(&event).iter().filter(|t| topics.contains(*t)) {
+            for t in topics::for_event(&event)
+                .iter()
+                .filter(|t| topics.contains(*t))
+            {
                 let d = delta.get_or_insert_with(|| delta_json(&event));
                 send(tx, frame(t, event.position, d)).await?;
             }

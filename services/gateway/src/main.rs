@@ -16,6 +16,8 @@ struct Cli {}
 
 fn main() -> std::process::ExitCode {
     let _cli = Cli::parse();
-    eprintln!("metroplan-gateway: the NATS transport is not available yet; run the gateway inside `metroplan serve` instead");
+    eprintln!(
+        "metroplan-gateway: the NATS transport is not available yet; run the gateway inside `metroplan serve` instead"
+    );
     std::process::ExitCode::from(2)
 }

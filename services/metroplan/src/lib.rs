@@ -46,14 +46,20 @@ impl Drop for Platform {
 
 impl std::fmt::Debug for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Platform").field("data", &self.data).finish_non_exhaustive()
+        f.debug_struct("Platform")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
     }
 }
 
 /// The command context of work the program does itself (imports, demo set-up).
 pub fn system_context(organisation: &str, reason: &str) -> CommandContext {
     CommandContext {
-        caller: Caller { actor: "metroplan".into(), organisation: organisation.into(), role: Role::Admin },
+        caller: Caller {
+            actor: "metroplan".into(),
+            organisation: organisation.into(),
+            role: Role::Admin,
+        },
         reason: Some(reason.into()),
         correlation_id: uuid::Uuid::now_v7(),
     }
@@ -65,7 +71,10 @@ impl Platform {
     ///
     /// # Errors
     /// When the directory, the event log or the token store cannot be opened.
-    pub async fn open(data: &Path, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> anyhow::Result<Self> {
+    pub async fn open(
+        data: &Path,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> anyhow::Result<Self> {
         Self::open_with(data, progress, metroplan_projector::LIVE_CAPACITY).await
     }
 
@@ -74,12 +83,21 @@ impl Platform {
     ///
     /// # Errors
     /// As [`Platform::open`].
-    pub async fn open_with(data: &Path, progress: &(dyn Fn(u64, u64) + Send + Sync), live_capacity: usize) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data).with_context(|| format!("creating data directory {}", data.display()))?;
-        let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open_in(data).context("opening the event log")?);
+    pub async fn open_with(
+        data: &Path,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+        live_capacity: usize,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data)
+            .with_context(|| format!("creating data directory {}", data.display()))?;
+        let store: Arc<dyn EventStore> =
+            Arc::new(SqliteStore::open_in(data).context("opening the event log")?);
         let tokens = Arc::new(TokenStore::open_in(data).context("opening the token store")?);
         let projector = Projector::with_live_capacity(live_capacity);
-        projector.rebuild(store.as_ref(), progress).await.context("rebuilding the read models")?;
+        projector
+            .rebuild(store.as_ref(), progress)
+            .await
+            .context("rebuilding the read models")?;
         projector.mark_ready();
         let stop = CancellationToken::new();
         let follower = tokio::spawn(Arc::clone(&projector).run(Arc::clone(&store), stop.clone()));
@@ -104,7 +122,11 @@ impl Platform {
 
     /// The in-process command bus over this platform's services.
     pub fn bus(&self) -> LocalBus {
-        let (plan, monitoring, partnership) = (Arc::clone(&self.plan), Arc::clone(&self.monitoring), Arc::clone(&self.partnership));
+        let (plan, monitoring, partnership) = (
+            Arc::clone(&self.plan),
+            Arc::clone(&self.monitoring),
+            Arc::clone(&self.partnership),
+        );
         LocalBus::new(
             move |ctx, cmd| {
                 let s = Arc::clone(&plan);
@@ -125,10 +147,20 @@ impl Platform {
     ///
     /// # Errors
     /// When the demo data does not parse or the import fails.
-    pub async fn load_demo(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> anyhow::Result<metroplan_api::plan::ImportSummary> {
-        let import: metroplan_api::plan::PlanImport = serde_json::from_str(DEMO_PLAN).context("parsing the demo plan")?;
-        let ctx = system_context(&import.plan.owner.clone(), "demo data: the Torino plan's confirmed structure");
-        self.plan.import(&ctx, import, Some(progress)).await.map_err(|e| anyhow::anyhow!("importing the demo plan: {e}"))
+    pub async fn load_demo(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> anyhow::Result<metroplan_api::plan::ImportSummary> {
+        let import: metroplan_api::plan::PlanImport =
+            serde_json::from_str(DEMO_PLAN).context("parsing the demo plan")?;
+        let ctx = system_context(
+            &import.plan.owner.clone(),
+            "demo data: the Torino plan's confirmed structure",
+        );
+        self.plan
+            .import(&ctx, import, Some(progress))
+            .await
+            .map_err(|e| anyhow::anyhow!("importing the demo plan: {e}"))
     }
 
     /// Serves the gateway on `listener` until `shutdown` is cancelled (the projector
@@ -136,13 +168,19 @@ impl Platform {
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn serve(&self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let state = metroplan_gateway::AppState::new(
             Arc::new(self.bus()),
             Arc::clone(&self.projector),
             Arc::clone(&self.store),
             Arc::clone(&self.tokens),
         );
-        metroplan_gateway::run(listener, state, async move { shutdown.cancelled().await }).await.context("http server")
+        metroplan_gateway::run(listener, state, async move { shutdown.cancelled().await })
+            .await
+            .context("http server")
     }
 }

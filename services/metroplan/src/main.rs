@@ -12,7 +12,11 @@ use metroplan_config::init_telemetry;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
-#[command(name = "metroplan", version, about = "Event-sourced collaboration platform for a metropolitan strategic plan")]
+#[command(
+    name = "metroplan",
+    version,
+    about = "Event-sourced collaboration platform for a metropolitan strategic plan"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -109,15 +113,16 @@ async fn shutdown_signal(token: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-                token.cancel();
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -136,14 +141,29 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve { data, listen, demo } => {
             let platform = Platform::open(&data.data, &bar("rebuilding read models")).await?;
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
             if demo {
                 let summary = platform.load_demo(&bar("loading the demo plan")).await?;
-                platform.projector.wait_for(summary.position, Duration::from_secs(30)).await;
-                let token = platform.tokens.create(Role::Admin, "Città metropolitana di Torino", "demo-admin")?;
-                println!("metroplan is serving the demo plan {} at http://{addr}/", summary.plan);
-                println!("  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/plans/{}", token.secret, summary.plan);
+                platform
+                    .projector
+                    .wait_for(summary.position, Duration::from_secs(30))
+                    .await;
+                let token = platform.tokens.create(
+                    Role::Admin,
+                    "Città metropolitana di Torino",
+                    "demo-admin",
+                )?;
+                println!(
+                    "metroplan is serving the demo plan {} at http://{addr}/",
+                    summary.plan
+                );
+                println!(
+                    "  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/plans/{}",
+                    token.secret, summary.plan
+                );
                 println!("admin token:");
                 println!("{}", token.secret);
             } else {
@@ -155,12 +175,20 @@ async fn main() -> anyhow::Result<()> {
             platform.serve(listener, shutdown).await
         }
         Cmd::Import { file, data } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let import: metroplan_api::plan::PlanImport =
-                serde_json::from_str(&text).with_context(|| format!("{} is not a plan structure", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let import: metroplan_api::plan::PlanImport = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a plan structure", file.display()))?;
             let platform = Platform::open(&data.data, &|_, _| {}).await?;
-            let ctx = system_context(&import.plan.owner.clone(), &format!("import of {}", file.display()));
-            let summary = platform.plan.import(&ctx, import, Some(&bar("importing"))).await.map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            let ctx = system_context(
+                &import.plan.owner.clone(),
+                &format!("import of {}", file.display()),
+            );
+            let summary = platform
+                .plan
+                .import(&ctx, import, Some(&bar("importing")))
+                .await
+                .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
         }
@@ -175,22 +203,37 @@ async fn main() -> anyhow::Result<()> {
                 }
                 for event in page {
                     after = event.position;
-                    let mut entry = serde_json::to_value(metroplan_projector::history_entry(&event))?;
+                    let mut entry =
+                        serde_json::to_value(metroplan_projector::history_entry(&event))?;
                     if let Some(obj) = entry.as_object_mut() {
                         obj.insert("event_id".into(), event.event_id.to_string().into());
-                        obj.insert("hash".into(), metroplan_events::hex_encode(&event.hash).into());
+                        obj.insert(
+                            "hash".into(),
+                            metroplan_events::hex_encode(&event.hash).into(),
+                        );
                     }
                     println!("{entry}");
                 }
             }
             Ok(())
         }
-        Cmd::Token { command: TokenCmd::Create { role, org, actor, data } } => {
+        Cmd::Token {
+            command:
+                TokenCmd::Create {
+                    role,
+                    org,
+                    actor,
+                    data,
+                },
+        } => {
             std::fs::create_dir_all(&data.data)?;
             let tokens = metroplan_auth::TokenStore::open_in(&data.data)?;
             let actor = actor.unwrap_or_else(|| format!("{} of {org}", role.as_str()));
             let issued = tokens.create(role, &org, &actor)?;
-            eprintln!("token for {actor} ({}, {org}); keep it secret, it is shown only once:", role.as_str());
+            eprintln!(
+                "token for {actor} ({}, {org}); keep it secret, it is shown only once:",
+                role.as_str()
+            );
             println!("{}", issued.secret);
             Ok(())
         }

@@ -9,10 +9,6 @@
 //! - [`MonitoringService`]: the I/O around the decision, called by the gateway in
 //!   `metroplan serve` (and, later, by this crate's binary over NATS).
 
-// `ApiError` is the boundary's one error type, returned at most once per command:
-// its size costs nothing that matters, and boxing it would change the shared contract.
-#![allow(clippy::result_large_err)]
-
 pub mod plan_facts;
 pub mod progress;
 mod service;

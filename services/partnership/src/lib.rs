@@ -10,10 +10,6 @@
 //! - [`PartnershipService`]: the I/O around the decisions, called by the gateway in
 //!   `metroplan serve` (and, later, by this crate's binary over NATS).
 
-// `ApiError` is the boundary's one error type, returned at most once per command:
-// its size costs nothing that matters, and boxing it would change the shared contract.
-#![allow(clippy::result_large_err)]
-
 pub mod agreement;
 mod fields;
 pub mod plan_facts;

@@ -23,7 +23,9 @@ pub use model::{ReadModels, history_entry, payload_json};
 
 /// The JSON of the `delta` of a live frame: the event as a history entry.
 pub fn delta_json(event: &RecordedEvent) -> Arc<str> {
-    serde_json::to_string(&history_entry(event)).unwrap_or_else(|_| "null".to_owned()).into()
+    serde_json::to_string(&history_entry(event))
+        .unwrap_or_else(|_| "null".to_owned())
+        .into()
 }
 
 /// An event the read models now reflect, with the live topics it concerns.
@@ -45,7 +47,9 @@ pub struct Projector {
 
 impl std::fmt::Debug for Projector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Projector").field("position", &*self.position.borrow()).finish_non_exhaustive()
+        f.debug_struct("Projector")
+            .field("position", &*self.position.borrow())
+            .finish_non_exhaustive()
     }
 }
 
@@ -62,7 +66,12 @@ impl Projector {
     pub fn with_live_capacity(capacity: usize) -> Arc<Self> {
         let (position, _) = watch::channel(0);
         let (live, _) = broadcast::channel(capacity.max(1));
-        Arc::new(Self { models: RwLock::new(ReadModels::default()), position, live, ready: false.into() })
+        Arc::new(Self {
+            models: RwLock::new(ReadModels::default()),
+            position,
+            live,
+            ready: false.into(),
+        })
     }
 
     /// The last global position the read models include.
@@ -90,7 +99,11 @@ impl Projector {
         if self.live.receiver_count() > 0 {
             let delta_json = delta_json(&event);
             // A send fails only when the last subscriber left meanwhile.
-            let _ = self.live.send(Applied { event, topics, delta_json });
+            let _ = self.live.send(Applied {
+                event,
+                topics,
+                delta_json,
+            });
         }
     }
 
@@ -119,6 +132,9 @@ impl Projector {
 
     /// Reads the whole stored log into the read models, reporting (done, total) positions.
     ///
+    /// Reading and applying overlap: the next page is read (on the store's threads)
+    /// while the current one is applied.
+    ///
     /// # Errors
     /// When the store fails.
     pub async fn rebuild(
@@ -126,29 +142,47 @@ impl Projector {
         store: &dyn EventStore,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<u64, metroplan_eventstore::StoreError> {
+        const PAGE: usize = 8192;
         let head = store.head_position().await?;
-        let mut at = self.position();
-        while at < head {
-            let page = store.read_all(at, 4096).await?;
-            if page.is_empty() {
-                break;
+        let start = self.position();
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<RecordedEvent>>(2);
+        let read = async move {
+            let mut at = start;
+            while at < head {
+                let page = store.read_all(at, PAGE).await?;
+                let Some(last) = page.last() else { break };
+                at = last.position;
+                if pages_tx.send(page).await.is_err() {
+                    break;
+                }
             }
-            let mut models = self.models.write().await;
-            for event in page {
-                at = event.position;
-                models.apply_shared(Arc::new(event));
+            Ok::<_, metroplan_eventstore::StoreError>(())
+        };
+        let apply = async {
+            let mut at = start;
+            while let Some(page) = pages_rx.recv().await {
+                let mut models = self.models.write().await;
+                for event in page {
+                    at = event.position;
+                    models.apply_shared(Arc::new(event));
+                }
+                drop(models);
+                self.position.send_replace(at);
+                progress(at, head);
             }
-            drop(models);
-            self.position.send_replace(at);
-            progress(at, head);
-        }
+            at
+        };
+        let (read, at) = tokio::join!(read, apply);
+        read?;
         Ok(at)
     }
 
     /// Waits until the read models reached `position`, at most `timeout`; answers whether they did.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
         let mut rx = self.position.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// The live feed of applied events.

@@ -16,6 +16,8 @@ struct Cli {}
 
 fn main() -> std::process::ExitCode {
     let _cli = Cli::parse();
-    eprintln!("metroplan-projector: the NATS transport is not available yet; run the projector inside `metroplan serve` instead");
+    eprintln!(
+        "metroplan-projector: the NATS transport is not available yet; run the projector inside `metroplan serve` instead"
+    );
     std::process::ExitCode::from(2)
 }

@@ -58,7 +58,9 @@ struct ActionState {
 
 impl ActionState {
     fn status(&self) -> &str {
-        self.report.as_ref().map_or("not_started", |(r, _)| r.status.as_str())
+        self.report
+            .as_ref()
+            .map_or("not_started", |(r, _)| r.status.as_str())
     }
     fn progress(&self) -> u32 {
         self.report.as_ref().map_or(0, |(r, _)| r.progress)
@@ -67,27 +69,41 @@ impl ActionState {
 
 /// Sort key for dotted codes: `1.10` after `1.9`.
 fn code_key(code: &str) -> Vec<u32> {
-    code.split('.').map(|p| p.parse().unwrap_or(u32::MAX)).collect()
+    code.split('.')
+        .map(|p| p.parse().unwrap_or(u32::MAX))
+        .collect()
 }
 
 /// The payload of a stored event as JSON: the inner message of its family's `oneof`.
 pub fn payload_json(event: &RecordedEvent) -> serde_json::Value {
-    fn inner<E: EventPayload>(event: &RecordedEvent, pick: impl Fn(E) -> serde_json::Value) -> serde_json::Value {
+    fn inner<E: EventPayload>(
+        event: &RecordedEvent,
+        pick: impl Fn(E) -> serde_json::Value,
+    ) -> serde_json::Value {
         E::decode_recorded(event).map_or(serde_json::Value::Null, pick)
     }
     fn unwrap_oneof(v: serde_json::Value) -> serde_json::Value {
         match v {
-            serde_json::Value::Object(map) if map.len() == 1 => map.into_iter().next().map_or(serde_json::Value::Null, |(_, v)| v),
+            serde_json::Value::Object(map) if map.len() == 1 => map
+                .into_iter()
+                .next()
+                .map_or(serde_json::Value::Null, |(_, v)| v),
             other => other,
         }
     }
     let to = |v: Result<serde_json::Value, serde_json::Error>| unwrap_oneof(v.unwrap_or_default());
     match streams::kind(&event.stream_id) {
         "plan" => inner(event, |e: pb::PlanEvent| to(serde_json::to_value(e.event))),
-        "action" => inner(event, |e: pb::ActionEvent| to(serde_json::to_value(e.event))),
-        "progress" => inner(event, |e: pb::ProgressEvent| to(serde_json::to_value(e.event))),
+        "action" => inner(event, |e: pb::ActionEvent| {
+            to(serde_json::to_value(e.event))
+        }),
+        "progress" => inner(event, |e: pb::ProgressEvent| {
+            to(serde_json::to_value(e.event))
+        }),
         "table" => inner(event, |e: pb::TableEvent| to(serde_json::to_value(e.event))),
-        "agreement" => inner(event, |e: pb::AgreementEvent| to(serde_json::to_value(e.event))),
+        "agreement" => inner(event, |e: pb::AgreementEvent| {
+            to(serde_json::to_value(e.event))
+        }),
         _ => serde_json::Value::Null,
     }
 }
@@ -108,7 +124,10 @@ pub fn history_entry(event: &RecordedEvent) -> HistoryEntry {
 }
 
 fn rollup<'a>(actions: impl Iterator<Item = &'a ActionState>) -> Rollup {
-    let mut by_status: StatusCounts = Status::ALL.iter().map(|s| (s.as_str().to_owned(), 0)).collect();
+    let mut by_status: StatusCounts = Status::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
     let (mut n, mut counted, mut sum, mut completed, mut started) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for a in actions.filter(|a| !a.retired) {
         n += 1;
@@ -133,8 +152,17 @@ fn rollup<'a>(actions: impl Iterator<Item = &'a ActionState>) -> Rollup {
         "in_progress"
     };
     #[allow(clippy::cast_precision_loss)]
-    let progress = if counted == 0 { 0.0 } else { ((sum as f64 / counted as f64) * 10.0).round() / 10.0 };
-    Rollup { actions: n, status: status.to_owned(), progress, by_status }
+    let progress = if counted == 0 {
+        0.0
+    } else {
+        ((sum as f64 / counted as f64) * 10.0).round() / 10.0
+    };
+    Rollup {
+        actions: n,
+        status: status.to_owned(),
+        progress,
+        by_status,
+    }
 }
 
 impl ReadModels {
@@ -169,19 +197,35 @@ impl ReadModels {
 
     fn apply_plan(&mut self, event: &Arc<RecordedEvent>) {
         use pb::plan_event::Event;
-        let Some(e) = pb::PlanEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Some(e) = pb::PlanEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
         let code = event.stream_id.trim_start_matches("plan:").to_owned();
         let plan = self.plans.entry(code.clone()).or_default();
         plan.version = event.stream_version;
         match e {
             Event::PlanCreated(x) => plan.header = x,
-            Event::AxisAdded(x) => plan.axes.push(AxisState { add: x, retired: false }),
+            Event::AxisAdded(x) => plan.axes.push(AxisState {
+                add: x,
+                retired: false,
+            }),
             Event::AxisEdited(x) => {
                 if let Some(a) = plan.axes.iter_mut().find(|a| a.add.code == x.code) {
-                    if let Some(v) = x.name { a.add.name = v }
-                    if let Some(v) = x.slogan { a.add.slogan = v }
-                    if let Some(v) = x.description { a.add.description = v }
-                    if let Some(v) = x.pnrr_mission { a.add.pnrr_mission = v }
+                    if let Some(v) = x.name {
+                        a.add.name = v
+                    }
+                    if let Some(v) = x.slogan {
+                        a.add.slogan = v
+                    }
+                    if let Some(v) = x.description {
+                        a.add.description = v
+                    }
+                    if let Some(v) = x.pnrr_mission {
+                        a.add.pnrr_mission = v
+                    }
                 }
             }
             Event::AxisMoved(x) => {
@@ -194,11 +238,18 @@ impl ReadModels {
                     a.retired = true;
                 }
             }
-            Event::StrategyAdded(x) => plan.strategies.push(StrategyState { add: x, retired: false }),
+            Event::StrategyAdded(x) => plan.strategies.push(StrategyState {
+                add: x,
+                retired: false,
+            }),
             Event::StrategyEdited(x) => {
                 if let Some(s) = plan.strategies.iter_mut().find(|s| s.add.code == x.code) {
-                    if let Some(v) = x.name { s.add.name = v }
-                    if let Some(v) = x.description { s.add.description = v }
+                    if let Some(v) = x.name {
+                        s.add.name = v
+                    }
+                    if let Some(v) = x.description {
+                        s.add.description = v
+                    }
                 }
             }
             Event::StrategyMoved(x) => {
@@ -225,13 +276,24 @@ impl ReadModels {
 
     fn apply_action(&mut self, event: &Arc<RecordedEvent>) {
         use pb::action_event::Event;
-        let Some(e) = pb::ActionEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
-        let Some((plan, code)) = event.stream_id.trim_start_matches("action:").split_once('/') else { return };
+        let Some(e) = pb::ActionEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
+        let Some((plan, code)) = event
+            .stream_id
+            .trim_start_matches("action:")
+            .split_once('/')
+        else {
+            return;
+        };
         let key = (plan.to_owned(), code.to_owned());
-        if !self.actions.contains_key(&key) {
-            if let Some(p) = self.plans.get_mut(plan) {
-                p.actions.push(code.to_owned());
-            }
+        if !self.actions.contains_key(&key)
+            && let Some(p) = self.plans.get_mut(plan)
+        {
+            p.actions.push(code.to_owned());
         }
         let a = self.actions.entry(key).or_default();
         a.version = event.stream_version;
@@ -240,18 +302,42 @@ impl ReadModels {
             Event::ActionAdded(x) => a.def = x,
             Event::ActionEdited(x) => {
                 let d = &mut a.def;
-                if let Some(v) = x.title { d.title = v }
-                if let Some(v) = x.description { d.description = v }
-                if let Some(v) = x.competence { d.competence = v }
-                if let Some(v) = x.responsible_organisations { d.responsible_organisations = v.values }
-                if let Some(v) = x.partner_organisations { d.partner_organisations = v.values }
-                if let Some(v) = x.territorial_scope { d.territorial_scope = v }
-                if let Some(v) = x.planned_start { d.planned_start = v }
-                if let Some(v) = x.planned_end { d.planned_end = v }
-                if let Some(v) = x.actual_start { d.actual_start = v }
-                if let Some(v) = x.actual_end { d.actual_end = v }
-                if let Some(v) = x.funding_lines { d.funding_lines = v.values }
-                if let Some(v) = x.instrument_links { d.instrument_links = v.values }
+                if let Some(v) = x.title {
+                    d.title = v
+                }
+                if let Some(v) = x.description {
+                    d.description = v
+                }
+                if let Some(v) = x.competence {
+                    d.competence = v
+                }
+                if let Some(v) = x.responsible_organisations {
+                    d.responsible_organisations = v.values
+                }
+                if let Some(v) = x.partner_organisations {
+                    d.partner_organisations = v.values
+                }
+                if let Some(v) = x.territorial_scope {
+                    d.territorial_scope = v
+                }
+                if let Some(v) = x.planned_start {
+                    d.planned_start = v
+                }
+                if let Some(v) = x.planned_end {
+                    d.planned_end = v
+                }
+                if let Some(v) = x.actual_start {
+                    d.actual_start = v
+                }
+                if let Some(v) = x.actual_end {
+                    d.actual_end = v
+                }
+                if let Some(v) = x.funding_lines {
+                    d.funding_lines = v.values
+                }
+                if let Some(v) = x.instrument_links {
+                    d.instrument_links = v.values
+                }
             }
             Event::ActionMoved(x) => a.def.strategy = x.to_strategy,
             Event::ActionRetired(_) => a.retired = true,
@@ -262,7 +348,12 @@ impl ReadModels {
 
     fn apply_progress(&mut self, event: &Arc<RecordedEvent>) {
         use pb::progress_event::Event;
-        let Some(e) = pb::ProgressEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Some(e) = pb::ProgressEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
         let Event::ActionProgressReported(x) = e;
         let key = (x.plan.clone(), x.action.clone());
         let plan = x.plan.clone();
@@ -275,7 +366,12 @@ impl ReadModels {
 
     fn apply_table(&mut self, event: &Arc<RecordedEvent>) {
         use pb::table_event::Event;
-        let Some(e) = pb::TableEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Some(e) = pb::TableEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
         let id = event.stream_id.trim_start_matches("table:").to_owned();
         let plan = match &e {
             Event::TableCreated(x) => x.plan.clone(),
@@ -300,8 +396,14 @@ impl ReadModels {
                 table.kind = x.kind;
                 table.purpose = x.purpose;
             }
-            Event::TableMemberJoined(x) => table.members.push(MemberView { organisation: x.organisation, person: x.person, role: x.role }),
-            Event::TableMemberLeft(x) => table.members.retain(|m| !(m.organisation == x.organisation && m.person == x.person)),
+            Event::TableMemberJoined(x) => table.members.push(MemberView {
+                organisation: x.organisation,
+                person: x.person,
+                role: x.role,
+            }),
+            Event::TableMemberLeft(x) => table
+                .members
+                .retain(|m| !(m.organisation == x.organisation && m.person == x.person)),
             Event::MeetingHeld(x) => {
                 for action in x.decisions.iter().flat_map(|d| &d.actions) {
                     if let Some(a) = self.actions.get_mut(&(plan.clone(), action.clone())) {
@@ -315,7 +417,11 @@ impl ReadModels {
                     decisions: x
                         .decisions
                         .into_iter()
-                        .map(|d| DecisionView { decision_id: d.decision_id, text: d.text, actions: d.actions })
+                        .map(|d| DecisionView {
+                            decision_id: d.decision_id,
+                            text: d.text,
+                            actions: d.actions,
+                        })
                         .collect(),
                 });
             }
@@ -325,26 +431,34 @@ impl ReadModels {
 
     fn apply_agreement(&mut self, event: &Arc<RecordedEvent>) {
         use pb::agreement_event::Event;
-        let Some(e) = pb::AgreementEvent::decode_recorded(event).ok().and_then(|e| e.event) else { return };
+        let Some(e) = pb::AgreementEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
         let id = event.stream_id.trim_start_matches("agreement:").to_owned();
-        let g = self.agreements.entry(id.clone()).or_insert_with(|| AgreementView {
-            id: id.clone(),
-            plan: String::new(),
-            kind: String::new(),
-            title: String::new(),
-            subject: String::new(),
-            status: "draft".into(),
-            drafted_on: String::new(),
-            expires_on: String::new(),
-            signed_on: String::new(),
-            terminated_on: String::new(),
-            parties: Vec::new(),
-            actions: Vec::new(),
-            commitments: Vec::new(),
-            committed_cents: 0,
-            amendments: Vec::new(),
-            version: 0,
-        });
+        let g = self
+            .agreements
+            .entry(id.clone())
+            .or_insert_with(|| AgreementView {
+                id: id.clone(),
+                plan: String::new(),
+                kind: String::new(),
+                title: String::new(),
+                subject: String::new(),
+                status: "draft".into(),
+                drafted_on: String::new(),
+                expires_on: String::new(),
+                signed_on: String::new(),
+                terminated_on: String::new(),
+                parties: Vec::new(),
+                actions: Vec::new(),
+                commitments: Vec::new(),
+                committed_cents: 0,
+                amendments: Vec::new(),
+                version: 0,
+            });
         g.version = event.stream_version;
         let mut touched: Option<(String, bool)> = None;
         match e {
@@ -356,8 +470,13 @@ impl ReadModels {
                 g.expires_on = x.expires_on;
                 g.drafted_on = x.drafted_on;
             }
-            Event::AgreementPartyAdded(x) => g.parties.push(PartyView { organisation: x.organisation, role: x.role }),
-            Event::AgreementPartyRemoved(x) => g.parties.retain(|p| p.organisation != x.organisation),
+            Event::AgreementPartyAdded(x) => g.parties.push(PartyView {
+                organisation: x.organisation,
+                role: x.role,
+            }),
+            Event::AgreementPartyRemoved(x) => {
+                g.parties.retain(|p| p.organisation != x.organisation)
+            }
             Event::AgreementActionLinked(x) => {
                 g.actions.push(x.action.clone());
                 touched = Some((x.action, true));
@@ -374,7 +493,9 @@ impl ReadModels {
                 funding_source: x.funding_source,
                 funding_detail: x.funding_detail,
             }),
-            Event::CommitmentWithdrawn(x) => g.commitments.retain(|c| c.commitment_id != x.commitment_id),
+            Event::CommitmentWithdrawn(x) => {
+                g.commitments.retain(|c| c.commitment_id != x.commitment_id)
+            }
             Event::AgreementSigned(x) => {
                 g.status = "signed".into();
                 g.signed_on = x.signed_on;
@@ -383,7 +504,11 @@ impl ReadModels {
                 if let Some(v) = x.new_expires_on {
                     g.expires_on = v;
                 }
-                g.amendments.push(AmendmentView { amendment_number: x.amendment_number, description: x.description, amended_on: x.amended_on });
+                g.amendments.push(AmendmentView {
+                    amendment_number: x.amendment_number,
+                    description: x.description,
+                    amended_on: x.amended_on,
+                });
             }
             Event::AgreementTerminated(x) => {
                 g.status = "terminated".into();
@@ -433,7 +558,9 @@ impl ReadModels {
 
     fn plan_actions<'a>(&'a self, plan: &'a str) -> impl Iterator<Item = &'a ActionState> + 'a {
         self.plans.get(plan).into_iter().flat_map(move |p| {
-            p.actions.iter().filter_map(move |c| self.actions.get(&(plan.to_owned(), c.clone())))
+            p.actions
+                .iter()
+                .filter_map(move |c| self.actions.get(&(plan.to_owned(), c.clone())))
         })
     }
 
@@ -448,9 +575,11 @@ impl ReadModels {
         let p = self.plans.get(plan).filter(|p| !p.header.code.is_empty())?;
         let mut axes: Vec<&AxisState> = p.axes.iter().filter(|a| !a.retired).collect();
         axes.sort_by_key(|a| (a.add.position, code_key(&a.add.code)));
-        let mut strategies: Vec<&StrategyState> = p.strategies.iter().filter(|s| !s.retired).collect();
+        let mut strategies: Vec<&StrategyState> =
+            p.strategies.iter().filter(|s| !s.retired).collect();
         strategies.sort_by_key(|s| (s.add.position, code_key(&s.add.code)));
-        let mut actions: Vec<&ActionState> = self.plan_actions(plan).filter(|a| !a.retired).collect();
+        let mut actions: Vec<&ActionState> =
+            self.plan_actions(plan).filter(|a| !a.retired).collect();
         actions.sort_by_key(|a| code_key(&a.def.code));
         let axes = axes
             .into_iter()
@@ -459,7 +588,11 @@ impl ReadModels {
                     .iter()
                     .filter(|s| s.add.axis == axis.add.code)
                     .map(|s| {
-                        let mine: Vec<&ActionState> = actions.iter().copied().filter(|a| a.def.strategy == s.add.code).collect();
+                        let mine: Vec<&ActionState> = actions
+                            .iter()
+                            .copied()
+                            .filter(|a| a.def.strategy == s.add.code)
+                            .collect();
                         StrategyNode {
                             code: s.add.code.clone(),
                             axis: s.add.axis.clone(),
@@ -487,7 +620,12 @@ impl ReadModels {
                     slogan: axis.add.slogan.clone(),
                     description: axis.add.description.clone(),
                     pnrr_mission: axis.add.pnrr_mission.clone(),
-                    rollup: rollup(actions.iter().copied().filter(|a| codes.contains(a.def.strategy.as_str()))),
+                    rollup: rollup(
+                        actions
+                            .iter()
+                            .copied()
+                            .filter(|a| codes.contains(a.def.strategy.as_str())),
+                    ),
                     strategies,
                 }
             })
@@ -508,7 +646,10 @@ impl ReadModels {
     }
 
     pub fn action(&self, plan: &str, code: &str) -> Option<ActionView> {
-        let a = self.actions.get(&(plan.to_owned(), code.to_owned())).filter(|a| !a.def.code.is_empty())?;
+        let a = self
+            .actions
+            .get(&(plan.to_owned(), code.to_owned()))
+            .filter(|a| !a.def.code.is_empty())?;
         let d = &a.def;
         Some(ActionView {
             plan: plan.to_owned(),
@@ -540,7 +681,11 @@ impl ReadModels {
             instrument_links: d
                 .instrument_links
                 .iter()
-                .map(|l| InstrumentLinkView { instrument: l.instrument.clone(), section: l.section.clone(), effect: l.effect.clone() })
+                .map(|l| InstrumentLinkView {
+                    instrument: l.instrument.clone(),
+                    section: l.section.clone(),
+                    effect: l.effect.clone(),
+                })
                 .collect(),
             retired: a.retired,
             version: a.version,
@@ -561,7 +706,12 @@ impl ReadModels {
                 .agreements
                 .iter()
                 .filter_map(|id| self.agreements.get(id))
-                .map(|g| AgreementRef { id: g.id.clone(), title: g.title.clone(), status: g.status.clone(), committed_cents: g.committed_cents })
+                .map(|g| AgreementRef {
+                    id: g.id.clone(),
+                    title: g.title.clone(),
+                    status: g.status.clone(),
+                    committed_cents: g.committed_cents,
+                })
                 .collect(),
         })
     }
@@ -572,7 +722,11 @@ impl ReadModels {
     }
 
     pub fn agreements(&self, plan: Option<&str>) -> Vec<AgreementView> {
-        self.agreements.values().filter(|g| plan.is_none_or(|p| g.plan == p)).cloned().collect()
+        self.agreements
+            .values()
+            .filter(|g| plan.is_none_or(|p| g.plan == p))
+            .cloned()
+            .collect()
     }
 
     pub fn agreement(&self, id: &str) -> Option<AgreementView> {
@@ -580,20 +734,35 @@ impl ReadModels {
     }
 
     pub fn agreements_by_action(&self, plan: &str, action: &str) -> Vec<AgreementView> {
-        self.agreements.values().filter(|g| g.plan == plan && g.actions.iter().any(|a| a == action)).cloned().collect()
+        self.agreements
+            .values()
+            .filter(|g| g.plan == plan && g.actions.iter().any(|a| a == action))
+            .cloned()
+            .collect()
     }
 
     /// Agreements grouped by party organisation, each with what that party committed.
     pub fn agreements_by_party(&self, plan: Option<&str>) -> Vec<PartyAgreements> {
         let mut parties: BTreeMap<String, PartyAgreements> = BTreeMap::new();
-        for g in self.agreements.values().filter(|g| plan.is_none_or(|p| g.plan == p)) {
+        for g in self
+            .agreements
+            .values()
+            .filter(|g| plan.is_none_or(|p| g.plan == p))
+        {
             for party in &g.parties {
-                let entry = parties.entry(party.organisation.clone()).or_insert_with(|| PartyAgreements {
-                    organisation: party.organisation.clone(),
-                    committed_cents: 0,
-                    agreements: Vec::new(),
-                });
-                entry.committed_cents += g.commitments.iter().filter(|c| c.party == party.organisation).map(|c| c.amount_cents).sum::<i64>();
+                let entry = parties
+                    .entry(party.organisation.clone())
+                    .or_insert_with(|| PartyAgreements {
+                        organisation: party.organisation.clone(),
+                        committed_cents: 0,
+                        agreements: Vec::new(),
+                    });
+                entry.committed_cents += g
+                    .commitments
+                    .iter()
+                    .filter(|c| c.party == party.organisation)
+                    .map(|c| c.amount_cents)
+                    .sum::<i64>();
                 entry.agreements.push(g.clone());
             }
         }
@@ -601,7 +770,11 @@ impl ReadModels {
     }
 
     pub fn tables(&self, plan: Option<&str>) -> Vec<TableView> {
-        self.tables.values().filter(|t| plan.is_none_or(|p| t.plan == p)).cloned().collect()
+        self.tables
+            .values()
+            .filter(|t| plan.is_none_or(|p| t.plan == p))
+            .cloned()
+            .collect()
     }
 
     pub fn table(&self, id: &str) -> Option<TableView> {
@@ -616,23 +789,43 @@ impl ReadModels {
             planned_cents: 0,
             committed_cents: 0,
             spent_cents: 0,
-            agreements_committed_cents: self.agreements.values().filter(|g| g.plan == plan && g.status != "terminated").map(|g| g.committed_cents).sum(),
+            agreements_committed_cents: self
+                .agreements
+                .values()
+                .filter(|g| g.plan == plan && g.status != "terminated")
+                .map(|g| g.committed_cents)
+                .sum(),
             planned_by_source: BTreeMap::new(),
         };
         for f in live.iter().flat_map(|a| &a.def.funding_lines) {
             funding.planned_cents += f.planned_cents;
             funding.committed_cents += f.committed_cents;
             funding.spent_cents += f.spent_cents;
-            *funding.planned_by_source.entry(f.source.clone()).or_default() += f.planned_cents;
+            *funding
+                .planned_by_source
+                .entry(f.source.clone())
+                .or_default() += f.planned_cents;
         }
         let axes = tree
             .axes
             .iter()
             .map(|axis| {
-                let codes: BTreeSet<&str> = axis.strategies.iter().map(|s| s.code.as_str()).collect();
-                let lines = live.iter().filter(|a| codes.contains(a.def.strategy.as_str())).flat_map(|a| &a.def.funding_lines);
-                let (planned, committed) = lines.fold((0, 0), |(p, c), f| (p + f.planned_cents, c + f.committed_cents));
-                AxisDashboard { code: axis.code.clone(), name: axis.name.clone(), rollup: axis.rollup.clone(), planned_cents: planned, committed_cents: committed }
+                let codes: BTreeSet<&str> =
+                    axis.strategies.iter().map(|s| s.code.as_str()).collect();
+                let lines = live
+                    .iter()
+                    .filter(|a| codes.contains(a.def.strategy.as_str()))
+                    .flat_map(|a| &a.def.funding_lines);
+                let (planned, committed) = lines.fold((0, 0), |(p, c), f| {
+                    (p + f.planned_cents, c + f.committed_cents)
+                });
+                AxisDashboard {
+                    code: axis.code.clone(),
+                    name: axis.name.clone(),
+                    rollup: axis.rollup.clone(),
+                    planned_cents: planned,
+                    committed_cents: committed,
+                }
             })
             .collect();
         Some(Dashboard {
@@ -661,11 +854,22 @@ mod tests {
 
     impl Log {
         fn new() -> Self {
-            Self { models: ReadModels::default(), position: 0, versions: HashMap::new() }
+            Self {
+                models: ReadModels::default(),
+                position: 0,
+                versions: HashMap::new(),
+            }
         }
 
         fn add<E: EventPayload>(&mut self, stream: &str, payload: E) {
-            let new = NewEvent::new(&payload, EventMetadata { actor: "anna".into(), on_behalf_of: "CMTo".into(), ..Default::default() });
+            let new = NewEvent::new(
+                &payload,
+                EventMetadata {
+                    actor: "anna".into(),
+                    on_behalf_of: "CMTo".into(),
+                    ..Default::default()
+                },
+            );
             self.position += 1;
             let v = self.versions.entry(stream.to_owned()).or_default();
             *v += 1;
@@ -690,7 +894,12 @@ mod tests {
                     code: code.into(),
                     strategy: strategy.into(),
                     title: format!("azione {code}"),
-                    funding_lines: vec![pb::FundingLine { source: "PNRR".into(), planned_cents: 1000, committed_cents: 400, ..Default::default() }],
+                    funding_lines: vec![pb::FundingLine {
+                        source: "PNRR".into(),
+                        planned_cents: 1000,
+                        committed_cents: 400,
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 })),
             };
@@ -699,13 +908,15 @@ mod tests {
 
         fn report(&mut self, code: &str, status: &str, progress: u32) {
             let e = pb::ProgressEvent {
-                event: Some(pb::progress_event::Event::ActionProgressReported(pb::ActionProgressReported {
-                    plan: "P".into(),
-                    action: code.into(),
-                    status: status.into(),
-                    progress,
-                    ..Default::default()
-                })),
+                event: Some(pb::progress_event::Event::ActionProgressReported(
+                    pb::ActionProgressReported {
+                        plan: "P".into(),
+                        action: code.into(),
+                        status: status.into(),
+                        progress,
+                        ..Default::default()
+                    },
+                )),
             };
             self.add(&streams::progress("P", code), e);
         }
@@ -718,12 +929,31 @@ mod tests {
     fn given_a_plan() -> Log {
         use pb::plan_event::Event;
         let mut log = Log::new();
-        log.add("plan:P", plan_event(Event::PlanCreated(pb::PlanCreated { code: "P".into(), title: "Piano".into(), ..Default::default() })));
+        log.add(
+            "plan:P",
+            plan_event(Event::PlanCreated(pb::PlanCreated {
+                code: "P".into(),
+                title: "Piano".into(),
+                ..Default::default()
+            })),
+        );
         for axis in ["1", "2"] {
-            log.add("plan:P", plan_event(Event::AxisAdded(pb::AxisAdded { plan: "P".into(), code: axis.into(), ..Default::default() })));
             log.add(
                 "plan:P",
-                plan_event(Event::StrategyAdded(pb::StrategyAdded { plan: "P".into(), code: format!("{axis}.1"), axis: axis.into(), ..Default::default() })),
+                plan_event(Event::AxisAdded(pb::AxisAdded {
+                    plan: "P".into(),
+                    code: axis.into(),
+                    ..Default::default()
+                })),
+            );
+            log.add(
+                "plan:P",
+                plan_event(Event::StrategyAdded(pb::StrategyAdded {
+                    plan: "P".into(),
+                    code: format!("{axis}.1"),
+                    axis: axis.into(),
+                    ..Default::default()
+                })),
             );
         }
         for code in ["1.1.1", "1.1.2", "1.1.3"] {
@@ -742,11 +972,17 @@ mod tests {
         let tree = log.models.plan_tree("P").unwrap();
         let axis1 = &tree.axes[0];
         assert_eq!(axis1.rollup.actions, 3);
-        assert!((axis1.rollup.progress - 75.0).abs() < f64::EPSILON, "cancelled is left out of the mean");
+        assert!(
+            (axis1.rollup.progress - 75.0).abs() < f64::EPSILON,
+            "cancelled is left out of the mean"
+        );
         assert_eq!(axis1.rollup.status, "in_progress");
         assert_eq!(axis1.rollup.by_status["cancelled"], 1);
         assert_eq!(tree.axes[1].rollup.status, "not_started");
-        assert!((tree.rollup.progress - 50.0).abs() < f64::EPSILON, "(100 + 50 + 0) / 3");
+        assert!(
+            (tree.rollup.progress - 50.0).abs() < f64::EPSILON,
+            "(100 + 50 + 0) / 3"
+        );
     }
 
     #[test]

@@ -16,9 +16,16 @@ pub fn for_event(event: &RecordedEvent) -> Vec<String> {
         "plan" => vec![format!("plan:{rest}"), format!("dashboard:{rest}")],
         "action" | "progress" => {
             let plan = rest.split_once('/').map_or(rest, |(p, _)| p);
-            vec![format!("plan:{plan}"), format!("dashboard:{plan}"), format!("action:{rest}")]
+            vec![
+                format!("plan:{plan}"),
+                format!("dashboard:{plan}"),
+                format!("action:{rest}"),
+            ]
         }
-        "table" => match pb::TableEvent::decode_recorded(event).ok().and_then(|e| e.event) {
+        "table" => match pb::TableEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        {
             Some(e) => {
                 use pb::table_event::Event;
                 let (plan, actions): (&str, Vec<&str>) = match &e {
@@ -27,14 +34,20 @@ pub fn for_event(event: &RecordedEvent) -> Vec<String> {
                     Event::TableMemberLeft(x) => (&x.plan, vec![]),
                     Event::MeetingHeld(x) => (
                         &x.plan,
-                        x.decisions.iter().flat_map(|d| d.actions.iter().map(String::as_str)).collect(),
+                        x.decisions
+                            .iter()
+                            .flat_map(|d| d.actions.iter().map(String::as_str))
+                            .collect(),
                     ),
                 };
                 with_actions(plan, &actions)
             }
             None => Vec::new(),
         },
-        "agreement" => match pb::AgreementEvent::decode_recorded(event).ok().and_then(|e| e.event) {
+        "agreement" => match pb::AgreementEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        {
             Some(e) => {
                 use pb::agreement_event::Event;
                 let (plan, action) = match &e {
@@ -60,7 +73,10 @@ pub fn for_event(event: &RecordedEvent) -> Vec<String> {
 fn with_actions(plan: &str, actions: &[&str]) -> Vec<String> {
     let mut topics = vec![format!("plan:{plan}"), format!("dashboard:{plan}")];
     for a in actions {
-        let t = format!("action:{}", streams::action(plan, a).trim_start_matches("action:"));
+        let t = format!(
+            "action:{}",
+            streams::action(plan, a).trim_start_matches("action:")
+        );
         if !topics.contains(&t) {
             topics.push(t);
         }

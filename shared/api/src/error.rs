@@ -22,7 +22,10 @@ pub enum ApiError {
     /// A command that the current state does not allow (a status transition, signing a
     /// draft with one party, adding what exists).
     #[error("{message}")]
-    Rejected { field: Option<String>, message: String },
+    Rejected {
+        field: Option<String>,
+        message: String,
+    },
     /// A stale edit overlapping edits made since its base: base, theirs and yours.
     #[error("edit conflicts on {fields:?}")]
     EditConflict {
@@ -49,7 +52,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation { field: field.into(), message: message.into() }
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -57,10 +63,15 @@ impl ApiError {
     }
 
     pub fn rejected(field: Option<&str>, message: impl Into<String>) -> Self {
-        Self::Rejected { field: field.map(str::to_owned), message: message.into() }
+        Self::Rejected {
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::Internal { message: message.to_string() }
+        Self::Internal {
+            message: message.to_string(),
+        }
     }
 }

@@ -31,7 +31,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Editor, Role::Reporter, Role::Auditor, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Editor,
+        Role::Reporter,
+        Role::Auditor,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,7 +66,9 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: expected admin, editor, reporter, auditor or viewer"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?}: expected admin, editor, reporter, auditor or viewer")
+            })
     }
 }
 

@@ -26,11 +26,14 @@ impl FromStr for PlanCode {
         let ok = !s.is_empty()
             && s.len() <= 40
             && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a plan code (1-40 letters, digits, '-' or '_')"))
+            Err(format!(
+                "{s:?} is not a plan code (1-40 letters, digits, '-' or '_')"
+            ))
         }
     }
 }
@@ -93,12 +96,17 @@ impl FromStr for ItemCode {
         let parts: Vec<&str> = s.split('.').collect();
         let ok = (1..=3).contains(&parts.len())
             && parts.iter().all(|p| {
-                !p.is_empty() && p.len() <= 3 && !p.starts_with('0') && p.chars().all(|c| c.is_ascii_digit())
+                !p.is_empty()
+                    && p.len() <= 3
+                    && !p.starts_with('0')
+                    && p.chars().all(|c| c.is_ascii_digit())
             });
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a plan item code like 1, 1.2 or 1.2.3"))
+            Err(format!(
+                "{s:?} is not a plan item code like 1, 1.2 or 1.2.3"
+            ))
         }
     }
 }
@@ -142,7 +150,9 @@ impl TryFrom<i64> for Cents {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, String> {
         if v < 0 {
-            Err(format!("{v} is negative: amounts are euro cents, 0 or more"))
+            Err(format!(
+                "{v} is negative: amounts are euro cents, 0 or more"
+            ))
         } else {
             Ok(Self(v))
         }
@@ -269,7 +279,10 @@ mod tests {
         assert!(InProgress.may_become(Completed));
         assert!(InProgress.may_become(InProgress));
         for s in Status::ALL {
-            assert!(!s.may_become(NotStarted) || s == NotStarted, "{s} -> not_started");
+            assert!(
+                !s.may_become(NotStarted) || s == NotStarted,
+                "{s} -> not_started"
+            );
         }
         assert!(!Completed.may_become(InProgress));
         assert!(!Cancelled.may_become(Started));

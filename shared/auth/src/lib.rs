@@ -60,28 +60,45 @@ impl TokenStore {
                  revoked INTEGER NOT NULL DEFAULT 0
              );",
         )?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Creates a token for `actor` of `organisation` with `role`.
     ///
     /// # Errors
     /// Empty names, or a store failure.
-    pub fn create(&self, role: Role, organisation: &str, actor: &str) -> Result<IssuedToken, AuthError> {
+    pub fn create(
+        &self,
+        role: Role,
+        organisation: &str,
+        actor: &str,
+    ) -> Result<IssuedToken, AuthError> {
         if organisation.trim().is_empty() || actor.trim().is_empty() {
             return Err(AuthError::EmptyName);
         }
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        let secret = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let secret = format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         conn.execute(
             "INSERT INTO tokens (hash, actor, organisation, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![hash(&secret), actor, organisation, role.as_str(), chrono::Utc::now().to_rfc3339()],
         )?;
         Ok(IssuedToken {
             secret,
-            caller: Caller { actor: actor.to_owned(), organisation: organisation.to_owned(), role },
+            caller: Caller {
+                actor: actor.to_owned(),
+                organisation: organisation.to_owned(),
+                role,
+            },
         })
     }
 
@@ -93,16 +110,29 @@ impl TokenStore {
         if !secret.starts_with(PREFIX) {
             return Ok(None);
         }
-        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let row = conn
             .query_row(
                 "SELECT actor, organisation, role FROM tokens WHERE hash = ?1 AND revoked = 0",
                 params![hash(secret)],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()?;
         Ok(row.and_then(|(actor, organisation, role)| {
-            role.parse().ok().map(|role| Caller { actor, organisation, role })
+            role.parse().ok().map(|role| Caller {
+                actor,
+                organisation,
+                role,
+            })
         }))
     }
 }
@@ -119,7 +149,9 @@ mod tests {
     fn a_created_token_resolves_and_only_its_hash_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::open_in(dir.path()).unwrap();
-        let issued = store.create(Role::Editor, "Città metropolitana di Torino", "anna").unwrap();
+        let issued = store
+            .create(Role::Editor, "Città metropolitana di Torino", "anna")
+            .unwrap();
         let caller = store.lookup(&issued.secret).unwrap().unwrap();
         assert_eq!(caller.role, Role::Editor);
         assert_eq!(caller.organisation, "Città metropolitana di Torino");
@@ -129,7 +161,10 @@ mod tests {
         let wal = std::fs::read(dir.path().join("auth.db-wal")).unwrap_or_default();
         let needle = issued.secret.as_bytes();
         for bytes in [raw, wal] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext token stored");
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plaintext token stored"
+            );
         }
     }
 
@@ -137,6 +172,9 @@ mod tests {
     fn empty_names_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::open_in(dir.path()).unwrap();
-        assert!(matches!(store.create(Role::Viewer, " ", "x"), Err(AuthError::EmptyName)));
+        assert!(matches!(
+            store.create(Role::Viewer, " ", "x"),
+            Err(AuthError::EmptyName)
+        ));
     }
 }

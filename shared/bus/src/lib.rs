@@ -29,7 +29,9 @@ impl Command {
     /// admin; every other change needs editor or admin; auditors and viewers write nothing.
     pub fn permits(&self, role: Role) -> bool {
         match self {
-            Command::Plan(PlanCommand::CreatePlan { .. } | PlanCommand::AdoptRevision { .. }) => role == Role::Admin,
+            Command::Plan(PlanCommand::CreatePlan { .. } | PlanCommand::AdoptRevision { .. }) => {
+                role == Role::Admin
+            }
             Command::Plan(_) | Command::Partnership(_) => role.can_edit(),
             Command::Monitoring(_) => role.can_report(),
         }
@@ -52,10 +54,16 @@ impl Command {
 pub trait CommandBus: Send + Sync + 'static {
     /// # Errors
     /// The service's [`ApiError`], or [`ApiError::Unavailable`] when it cannot be reached.
-    async fn dispatch(&self, ctx: CommandContext, command: Command) -> Result<CommandOutcome, ApiError>;
+    async fn dispatch(
+        &self,
+        ctx: CommandContext,
+        command: Command,
+    ) -> Result<CommandOutcome, ApiError>;
 }
 
-type Handler<C> = Arc<dyn Fn(CommandContext, C) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync>;
+type Handler<C> = Arc<
+    dyn Fn(CommandContext, C) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync,
+>;
 
 /// The in-process bus: each service is a function call away.
 pub struct LocalBus {
@@ -72,17 +80,43 @@ impl std::fmt::Debug for LocalBus {
 
 impl LocalBus {
     pub fn new(
-        plan: impl Fn(CommandContext, PlanCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
-        monitoring: impl Fn(CommandContext, MonitoringCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
-        partnership: impl Fn(CommandContext, PartnershipCommand) -> BoxFuture<'static, Result<CommandOutcome, ApiError>> + Send + Sync + 'static,
+        plan: impl Fn(
+            CommandContext,
+            PlanCommand,
+        ) -> BoxFuture<'static, Result<CommandOutcome, ApiError>>
+        + Send
+        + Sync
+        + 'static,
+        monitoring: impl Fn(
+            CommandContext,
+            MonitoringCommand,
+        ) -> BoxFuture<'static, Result<CommandOutcome, ApiError>>
+        + Send
+        + Sync
+        + 'static,
+        partnership: impl Fn(
+            CommandContext,
+            PartnershipCommand,
+        ) -> BoxFuture<'static, Result<CommandOutcome, ApiError>>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
-        Self { plan: Arc::new(plan), monitoring: Arc::new(monitoring), partnership: Arc::new(partnership) }
+        Self {
+            plan: Arc::new(plan),
+            monitoring: Arc::new(monitoring),
+            partnership: Arc::new(partnership),
+        }
     }
 }
 
 #[async_trait]
 impl CommandBus for LocalBus {
-    async fn dispatch(&self, ctx: CommandContext, command: Command) -> Result<CommandOutcome, ApiError> {
+    async fn dispatch(
+        &self,
+        ctx: CommandContext,
+        command: Command,
+    ) -> Result<CommandOutcome, ApiError> {
         match command {
             Command::Plan(c) => (self.plan)(ctx, c).await,
             Command::Monitoring(c) => (self.monitoring)(ctx, c).await,

@@ -38,8 +38,11 @@ impl LogFormat {
 
 /// Installs the global subscriber once; logs go to stderr so stdout stays for output.
 pub fn init_telemetry(default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match LogFormat::from_env() {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Human => builder.try_init(),

@@ -21,7 +21,10 @@ pub struct Loaded<A> {
 ///
 /// # Errors
 /// A store failure, or an event that does not decode (reported as a backend error).
-pub async fn load<A: Aggregate>(store: &dyn EventStore, stream: &str) -> Result<Loaded<A>, StoreError> {
+pub async fn load<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &str,
+) -> Result<Loaded<A>, StoreError> {
     let mut state = A::default();
     let mut version = 0;
     loop {
@@ -79,10 +82,21 @@ where
         let Loaded { mut state, version } = load::<A>(store, stream).await?;
         let events = decide(&state, version).map_err(ExecuteError::Decision)?;
         if events.is_empty() {
-            return Ok(Executed { append: None, state, event_types: Vec::new() });
+            return Ok(Executed {
+                append: None,
+                state,
+                event_types: Vec::new(),
+            });
         }
-        let new: Vec<NewEvent> = events.iter().map(|e| NewEvent::new(e, metadata.clone())).collect();
-        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| NewEvent::new(e, metadata.clone()))
+            .collect();
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
         match store.append(stream, expected, new).await {
             Ok(append) => {
                 let event_types = events.iter().map(EventPayload::event_type).collect();
@@ -93,7 +107,11 @@ where
                     let recorded = metadata_only(stream, v, metadata);
                     state.evolve(e, &recorded);
                 }
-                return Ok(Executed { append: Some(append), state, event_types });
+                return Ok(Executed {
+                    append: Some(append),
+                    state,
+                    event_types,
+                });
             }
             Err(StoreError::WrongExpectedVersion { .. }) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(%stream, attempt, "append race lost, deciding again");
@@ -103,7 +121,11 @@ where
     }
 }
 
-fn metadata_only(stream: &str, version: u64, metadata: &EventMetadata) -> metroplan_events::RecordedEvent {
+fn metadata_only(
+    stream: &str,
+    version: u64,
+    metadata: &EventMetadata,
+) -> metroplan_events::RecordedEvent {
     metroplan_events::RecordedEvent {
         event_id: uuid::Uuid::nil(),
         stream_id: stream.to_owned(),

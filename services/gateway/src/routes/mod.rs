@@ -20,7 +20,10 @@ mod plans;
 mod system;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(system::router()).merge(plans::router()).merge(partnership::router())
+    OpenApiRouter::new()
+        .merge(system::router())
+        .merge(plans::router())
+        .merge(partnership::router())
 }
 
 /// Read-your-writes: `?min_position=N` waits (at most 5 s) until the read models
@@ -35,32 +38,54 @@ pub struct Consistency {
 impl FromRequestParts<AppState> for Consistency {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Query(c) = Query::<Consistency>::try_from_uri(&parts.uri).map_err(|e| HttpError::BadQuery {
-            field: "min_position".into(),
-            message: e.body_text(),
-        })?;
-        if let Some(p) = c.min_position {
-            if !state.projector.wait_for(p, MAX_CONSISTENCY_WAIT).await {
-                return Err(HttpError::NotYetProjected(p));
-            }
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Query(c) =
+            Query::<Consistency>::try_from_uri(&parts.uri).map_err(|e| HttpError::BadQuery {
+                field: "min_position".into(),
+                message: e.body_text(),
+            })?;
+        if let Some(p) = c.min_position
+            && !state.projector.wait_for(p, MAX_CONSISTENCY_WAIT).await
+        {
+            return Err(HttpError::NotYetProjected(p));
         }
         Ok(c)
     }
 }
 
 /// Sends `command` as the caller, answering the outcome with its `ETag`.
-pub async fn send(state: &AppState, Auth(caller): Auth, headers: &HeaderMap, command: Command, created: bool) -> Result<Response, HttpError> {
+pub async fn send(
+    state: &AppState,
+    Auth(caller): Auth,
+    headers: &HeaderMap,
+    command: Command,
+    created: bool,
+) -> Result<Response, HttpError> {
     if !command.permits(caller.role) {
-        return Err(ApiError::Forbidden { role: caller.role.as_str().into(), action: command.describe().into() }.into());
+        return Err(ApiError::Forbidden {
+            role: caller.role.as_str().into(),
+            action: command.describe().into(),
+        }
+        .into());
     }
     let reason = headers
         .get("x-reason")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
         .filter(|r| !r.is_empty());
-    let ctx = CommandContext { caller, reason, correlation_id: uuid::Uuid::now_v7() };
+    let ctx = CommandContext {
+        caller,
+        reason,
+        correlation_id: uuid::Uuid::now_v7(),
+    };
     let outcome: CommandOutcome = state.bus.dispatch(ctx, command).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut response = (status, axum::Json(&outcome)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", outcome.version)) {
         response.headers_mut().insert(header::ETAG, v);
@@ -82,7 +107,9 @@ pub fn with_etag<T: serde::Serialize>(body: &T, version: u64) -> Response {
 /// # Errors
 /// [`HttpError::PreconditionRequired`] when absent, a validation error when unreadable.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, HttpError> {
-    let raw = headers.get(header::IF_MATCH).ok_or(HttpError::PreconditionRequired)?;
+    let raw = headers
+        .get(header::IF_MATCH)
+        .ok_or(HttpError::PreconditionRequired)?;
     let s = raw.to_str().unwrap_or("").trim();
     if s == "*" {
         return Ok(None);
@@ -91,5 +118,11 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, HttpError> {
         .trim_matches('"')
         .parse()
         .map(Some)
-        .map_err(|_| ApiError::validation("If-Match", format!("{s:?} is not an ETag this API issued (a quoted version number)")).into())
+        .map_err(|_| {
+            ApiError::validation(
+                "If-Match",
+                format!("{s:?} is not an ETag this API issued (a quoted version number)"),
+            )
+            .into()
+        })
 }

@@ -44,69 +44,180 @@ fn cmd(c: PartnershipCommand) -> Command {
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/tables", tag = "partnership", params(("plan" = String, Path), Consistency),
     responses((status = 200, body = [TableView])))]
-async fn list_tables(State(s): State<AppState>, _a: Auth, _c: Consistency, Path(plan): Path<String>) -> axum::Json<Vec<TableView>> {
+async fn list_tables(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path(plan): Path<String>,
+) -> axum::Json<Vec<TableView>> {
     axum::Json(s.projector.read(|m| m.tables(Some(&plan))).await)
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/tables", tag = "partnership", params(("plan" = String, Path)), request_body = CreateTable,
     responses((status = 201, body = metroplan_api::CommandOutcome, description = "`id` names the new table")))]
-async fn create_table(State(s): State<AppState>, a: Auth, h: HeaderMap, Path(plan): Path<String>, Body(body): Body<CreateTable>) -> Answer {
-    send(&s, a, &h, cmd(PartnershipCommand::CreateTable { plan, body }), true).await
+async fn create_table(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path(plan): Path<String>,
+    Body(body): Body<CreateTable>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(PartnershipCommand::CreateTable { plan, body }),
+        true,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/tables/{table}", tag = "partnership", params(("table" = String, Path), Consistency),
     responses((status = 200, body = TableView), (status = 404)))]
-async fn get_table(State(s): State<AppState>, _a: Auth, _c: Consistency, Path(table): Path<String>) -> Answer {
-    let t = s.projector.read(|m| m.table(&table)).await.ok_or_else(|| ApiError::not_found(format!("table {table}")))?;
+async fn get_table(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path(table): Path<String>,
+) -> Answer {
+    let t = s
+        .projector
+        .read(|m| m.table(&table))
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("table {table}")))?;
     Ok(with_etag(&t, t.version))
 }
 
 #[utoipa::path(post, path = "/api/v1/tables/{table}/members", tag = "partnership", params(("table" = String, Path)), request_body = AddTableMember,
     responses((status = 200, body = metroplan_api::CommandOutcome)))]
-async fn add_member(State(s): State<AppState>, a: Auth, h: HeaderMap, Path(table_id): Path<String>, Body(body): Body<AddTableMember>) -> Answer {
-    send(&s, a, &h, cmd(PartnershipCommand::AddTableMember { table_id, body }), false).await
+async fn add_member(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path(table_id): Path<String>,
+    Body(body): Body<AddTableMember>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(PartnershipCommand::AddTableMember { table_id, body }),
+        false,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tables/{table}/members/remove", tag = "partnership", params(("table" = String, Path)), request_body = RemoveTableMember,
     responses((status = 200, body = metroplan_api::CommandOutcome)))]
-async fn remove_member(State(s): State<AppState>, a: Auth, h: HeaderMap, Path(table_id): Path<String>, Body(body): Body<RemoveTableMember>) -> Answer {
-    send(&s, a, &h, cmd(PartnershipCommand::RemoveTableMember { table_id, body }), false).await
+async fn remove_member(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path(table_id): Path<String>,
+    Body(body): Body<RemoveTableMember>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(PartnershipCommand::RemoveTableMember { table_id, body }),
+        false,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tables/{table}/meetings", tag = "partnership", params(("table" = String, Path)), request_body = RecordMeeting,
     responses((status = 200, body = metroplan_api::CommandOutcome)))]
-async fn record_meeting(State(s): State<AppState>, a: Auth, h: HeaderMap, Path(table_id): Path<String>, Body(body): Body<RecordMeeting>) -> Answer {
-    send(&s, a, &h, cmd(PartnershipCommand::RecordMeeting { table_id, body }), false).await
+async fn record_meeting(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path(table_id): Path<String>,
+    Body(body): Body<RecordMeeting>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(PartnershipCommand::RecordMeeting { table_id, body }),
+        false,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/agreements", tag = "partnership", params(("plan" = String, Path), Consistency),
     responses((status = 200, body = [AgreementView])))]
-async fn list_agreements(State(s): State<AppState>, _a: Auth, _c: Consistency, Path(plan): Path<String>) -> axum::Json<Vec<AgreementView>> {
+async fn list_agreements(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path(plan): Path<String>,
+) -> axum::Json<Vec<AgreementView>> {
     axum::Json(s.projector.read(|m| m.agreements(Some(&plan))).await)
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/agreements", tag = "partnership", params(("plan" = String, Path)), request_body = DraftAgreement,
     responses((status = 201, body = metroplan_api::CommandOutcome, description = "`id` names the new agreement")))]
-async fn draft_agreement(State(s): State<AppState>, a: Auth, h: HeaderMap, Path(plan): Path<String>, Body(body): Body<DraftAgreement>) -> Answer {
-    send(&s, a, &h, cmd(PartnershipCommand::DraftAgreement { plan, body }), true).await
+async fn draft_agreement(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path(plan): Path<String>,
+    Body(body): Body<DraftAgreement>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(PartnershipCommand::DraftAgreement { plan, body }),
+        true,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/agreements/by-party", tag = "partnership", params(("plan" = String, Path), Consistency),
     responses((status = 200, body = [PartyAgreements])))]
-async fn agreements_by_party(State(s): State<AppState>, _a: Auth, _c: Consistency, Path(plan): Path<String>) -> axum::Json<Vec<PartyAgreements>> {
-    axum::Json(s.projector.read(|m| m.agreements_by_party(Some(&plan))).await)
+async fn agreements_by_party(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path(plan): Path<String>,
+) -> axum::Json<Vec<PartyAgreements>> {
+    axum::Json(
+        s.projector
+            .read(|m| m.agreements_by_party(Some(&plan)))
+            .await,
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/actions/{action}/agreements", tag = "partnership", params(("plan" = String, Path), ("action" = String, Path), Consistency),
     responses((status = 200, body = [AgreementView])))]
-async fn agreements_of_action(State(s): State<AppState>, _a: Auth, _c: Consistency, Path((plan, action)): Path<(String, String)>) -> axum::Json<Vec<AgreementView>> {
-    axum::Json(s.projector.read(|m| m.agreements_by_action(&plan, &action)).await)
+async fn agreements_of_action(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path((plan, action)): Path<(String, String)>,
+) -> axum::Json<Vec<AgreementView>> {
+    axum::Json(
+        s.projector
+            .read(|m| m.agreements_by_action(&plan, &action))
+            .await,
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/agreements/{agreement}", tag = "partnership", params(("agreement" = String, Path), Consistency),
     responses((status = 200, body = AgreementView), (status = 404)))]
-async fn get_agreement(State(s): State<AppState>, _a: Auth, _c: Consistency, Path(id): Path<String>) -> Answer {
-    let g = s.projector.read(|m| m.agreement(&id)).await.ok_or_else(|| ApiError::not_found(format!("agreement {id}")))?;
+async fn get_agreement(
+    State(s): State<AppState>,
+    _a: Auth,
+    _c: Consistency,
+    Path(id): Path<String>,
+) -> Answer {
+    let g = s
+        .projector
+        .read(|m| m.agreement(&id))
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("agreement {id}")))?;
     Ok(with_etag(&g, g.version))
 }
 
@@ -120,12 +231,57 @@ macro_rules! agreement_command {
     };
 }
 
-agreement_command!(add_party, "/api/v1/agreements/{agreement}/parties", AddParty, AddParty);
-agreement_command!(remove_party, "/api/v1/agreements/{agreement}/parties/remove", RemoveParty, RemoveParty);
-agreement_command!(link_action, "/api/v1/agreements/{agreement}/actions", LinkAction, LinkAction);
-agreement_command!(unlink_action, "/api/v1/agreements/{agreement}/actions/unlink", UnlinkAction, UnlinkAction);
-agreement_command!(make_commitment, "/api/v1/agreements/{agreement}/commitments", MakeCommitment, MakeCommitment);
-agreement_command!(withdraw_commitment, "/api/v1/agreements/{agreement}/commitments/withdraw", WithdrawCommitment, WithdrawCommitment);
-agreement_command!(sign_agreement, "/api/v1/agreements/{agreement}/sign", SignAgreement, SignAgreement);
-agreement_command!(amend_agreement, "/api/v1/agreements/{agreement}/amend", AmendAgreement, AmendAgreement);
-agreement_command!(terminate_agreement, "/api/v1/agreements/{agreement}/terminate", TerminateAgreement, TerminateAgreement);
+agreement_command!(
+    add_party,
+    "/api/v1/agreements/{agreement}/parties",
+    AddParty,
+    AddParty
+);
+agreement_command!(
+    remove_party,
+    "/api/v1/agreements/{agreement}/parties/remove",
+    RemoveParty,
+    RemoveParty
+);
+agreement_command!(
+    link_action,
+    "/api/v1/agreements/{agreement}/actions",
+    LinkAction,
+    LinkAction
+);
+agreement_command!(
+    unlink_action,
+    "/api/v1/agreements/{agreement}/actions/unlink",
+    UnlinkAction,
+    UnlinkAction
+);
+agreement_command!(
+    make_commitment,
+    "/api/v1/agreements/{agreement}/commitments",
+    MakeCommitment,
+    MakeCommitment
+);
+agreement_command!(
+    withdraw_commitment,
+    "/api/v1/agreements/{agreement}/commitments/withdraw",
+    WithdrawCommitment,
+    WithdrawCommitment
+);
+agreement_command!(
+    sign_agreement,
+    "/api/v1/agreements/{agreement}/sign",
+    SignAgreement,
+    SignAgreement
+);
+agreement_command!(
+    amend_agreement,
+    "/api/v1/agreements/{agreement}/amend",
+    AmendAgreement,
+    AmendAgreement
+);
+agreement_command!(
+    terminate_agreement,
+    "/api/v1/agreements/{agreement}/terminate",
+    TerminateAgreement,
+    TerminateAgreement
+);

@@ -12,7 +12,9 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -32,13 +34,32 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let position = state.projector.position();
     match state.store.head_position().await {
-        Ok(head) if position >= head || state.projector.ready() => {
-            (StatusCode::OK, axum::Json(Health { status: "ready", position, head }))
-        }
-        Ok(head) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(Health { status: "catching_up", position, head })),
+        Ok(head) if position >= head || state.projector.ready() => (
+            StatusCode::OK,
+            axum::Json(Health {
+                status: "ready",
+                position,
+                head,
+            }),
+        ),
+        Ok(head) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(Health {
+                status: "catching_up",
+                position,
+                head,
+            }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "store not answering");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(Health { status: "store_unavailable", position, head: 0 }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health {
+                    status: "store_unavailable",
+                    position,
+                    head: 0,
+                }),
+            )
         }
     }
 }

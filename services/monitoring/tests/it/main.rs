@@ -4,7 +4,5 @@
 //!
 //! [`MonitoringService`]: metroplan_monitoring::MonitoringService
 
-#![allow(clippy::result_large_err)]
-
 mod decide;
 mod service;

@@ -4,8 +4,6 @@
 //!
 //! [`PartnershipService`]: metroplan_partnership::PartnershipService
 
-#![allow(clippy::result_large_err)]
-
 mod agreements;
 mod service;
 mod support;
