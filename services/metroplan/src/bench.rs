@@ -7,8 +7,9 @@
 //! 2. Read-model rebuild over 1 million events: the projector reading the log from
 //!    SQLite and applying every event, against the raw read of the same log.
 //! 3. Live delivery: 1,000 websocket clients subscribed to a plan; the time from a
-//!    progress report being sent to the gateway to each client receiving its frame
-//!    (so it includes the command itself: an upper bound of "accepted to received").
+//!    progress report being accepted (the service answered through the in-process bus,
+//!    the event durable) to each client receiving its frame; the command's own latency
+//!    is printed beside it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use metroplan_api::Role;
+use metroplan_api::monitoring::{MonitoringCommand, ReportProgress};
+use metroplan_bus::{Command, CommandBus};
 use metroplan_events::{EventMetadata, EventPayload, NewEvent, pb};
 use metroplan_eventstore::sqlite::SqliteStore;
 use metroplan_eventstore::{EventStore, ExpectedVersion, bench as store_bench};
@@ -215,10 +218,6 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
         let s = shutdown.clone();
         tokio::spawn(async move { p.serve(listener, s).await })
     };
-    let started_at = Arc::new(tokio::sync::Mutex::new(std::collections::HashMap::<
-        u64,
-        Instant,
-    >::new()));
     let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let mut sessions = Vec::new();
     for _ in 0..clients {
@@ -259,33 +258,32 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
         }));
     }
     drop(lat_tx);
-    let http = reqwest::Client::new();
+    // Commands go through the same in-process bus the gateway uses, so "accepted" is
+    // the instant the service answered: the event is durable and has its position.
+    let bus = platform.bus();
     let mut latencies = Vec::with_capacity(clients * reports);
-    let statuses = ["started", "in_progress"];
+    let mut commands = Vec::with_capacity(reports);
     for i in 0..reports {
-        let body = serde_json::json!({
-            "status": statuses[usize::from(i > 0)],
-            "progress": (i % 100),
-            "note": "bench",
-            "as_of": "2023-01-01",
+        let body = ReportProgress {
+            status: if i == 0 { "started" } else { "in_progress" }.into(),
+            progress: i64::try_from(i % 100)?,
+            note: "bench".into(),
+            as_of: "2023-01-01".into(),
+            evidence_url: None,
+            reporting_organisation: None,
+        };
+        let command = Command::Monitoring(MonitoringCommand::ReportProgress {
+            plan: "PSM-2021-2023".into(),
+            action: "2.1.1".into(),
+            body,
         });
         let sent = Instant::now();
-        let r = http
-            .post(format!(
-                "http://{addr}/api/v1/plans/PSM-2021-2023/actions/2.1.1/progress"
-            ))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?;
-        anyhow::ensure!(
-            r.status().is_success(),
-            "report failed: {}",
-            r.text().await?
-        );
-        let outcome: serde_json::Value = r.json().await?;
-        let position = outcome["position"].as_u64().context("position")?;
-        started_at.lock().await.insert(position, sent);
+        let outcome = bus
+            .dispatch(crate::system_context("Città metropolitana di Torino", "bench"), command)
+            .await
+            .map_err(|e| anyhow::anyhow!("report failed: {e}"))?;
+        let accepted = Instant::now();
+        commands.push(accepted.duration_since(sent));
         let mut got = 0;
         while got < clients {
             let Some((p, at)) = tokio::time::timeout(Duration::from_secs(10), lat_rx.recv())
@@ -293,10 +291,12 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
                 .ok()
                 .flatten()
             else {
-                anyhow::bail!("only {got} of {clients} clients received position {position}");
+                anyhow::bail!("only {got} of {clients} clients received position {}", outcome.position);
             };
-            if p == position {
-                latencies.push(at.duration_since(sent));
+            if p == outcome.position {
+                // A frame may beat the answer by a hair: it was delivered by the time the
+                // command was accepted, so it counts as zero.
+                latencies.push(at.saturating_duration_since(accepted));
                 got += 1;
             }
         }
@@ -307,12 +307,17 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
     }
     let _ = server.await;
     latencies.sort();
+    commands.sort();
     let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
-    eprintln!("delivery to {clients} clients over {reports} reports: p50 {p50:?}, p99 {p99:?}");
+    let (c50, c99) = (percentile(&commands, 0.5), percentile(&commands, 0.99));
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!("delivery to {clients} clients over {reports} reports: p50 {p50:?}, p99 {p99:?}; command p50 {c50:?}, p99 {c99:?}");
     rows.push(Row {
-        name: format!("live delivery, report sent → frame received, {clients} websocket clients, {reports} reports"),
-        measured: format!("p50 {:.2} ms, p99 {:.2} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3),
-        baseline: "-".into(),
+        name: format!(
+            "live delivery, command accepted → frame received, {clients} websocket clients, {reports} reports"
+        ),
+        measured: format!("p50 {:.2} ms, p99 {:.2} ms", ms(p50), ms(p99)),
+        baseline: format!("the command itself (durable append): p50 {:.2} ms, p99 {:.2} ms", ms(c50), ms(c99)),
         ratio: "-".into(),
         target: "p99 < 10 ms".into(),
     });
