@@ -27,7 +27,7 @@ use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::sqlite::{INSERT_EVENT, SCHEMA, canonical_time};
+use crate::sqlite::{INSERT_EVENT, SCHEMA, stored_time};
 use crate::{EventStore, ExpectedVersion, StoreError};
 
 /// Rows per transaction of the raw baseline.
@@ -167,7 +167,7 @@ pub fn raw_sqlite_batched_insert_with(
     let run = Uuid::now_v7().simple().to_string();
     let payload = payload_bytes(payload_len);
     let metadata = metadata();
-    let recorded_at = canonical_time(&chrono::Utc::now());
+    let recorded_at = stored_time(&chrono::Utc::now()).map_err(fail("reading the clock"))?;
     let prepared: Vec<(Uuid, String, i64, Vec<u8>)> = (0..rows)
         .map(|i| {
             // Row i is what writer i % RAW_BATCH_ROWS appends as its (i / RAW_BATCH_ROWS)-th event.

@@ -16,8 +16,15 @@
 //! - **Durability.** WAL journal and `synchronous=FULL`: a commit fsyncs the WAL, so an
 //!   acknowledged append survives a power cut, and a process killed mid-batch leaves
 //!   only whole committed transactions behind (SQLite discards an uncommitted WAL tail).
-//! - **Readers** use a small pool of their own connections (`query_only`), always through
+//! - **Readers** use a small pool of their own connections (`query_only`, the file
+//!   memory-mapped so that pages are not copied into SQLite's cache), always through
 //!   `spawn_blocking`, never across an await; WAL lets them read while the writer writes.
+//!   A read of many events (a rebuild reads pages of thousands) is cut into slices of
+//!   consecutive positions (or versions) read in parallel, one connection and one core
+//!   each; since keys are contiguous, a slice that comes back short has reached the
+//!   end, and the slices after it are dropped, as they may have seen a later commit.
+//!   Rows are decoded by column index with no per-row allocation besides the event's own
+//!   fields.
 //! - **Positions** are the `INTEGER PRIMARY KEY`, assigned by the writer as
 //!   `MAX(position) + 1` inside the write transaction: global, from 1, contiguous. Since
 //!   transactions commit one after the other, the committed events are always exactly
@@ -32,9 +39,15 @@
 //!   nothing is written; any other overlap is [`StoreError::IdempotencyMismatch`].
 //! - `ExpectedVersion::Exact(0)` means the same as `NoStream` (a missing stream is at
 //!   version 0).
-//! - One process owns a file's writer: two stores on one file stay correct (the write
-//!   lock serialises them and positions are read inside the transaction), but a
-//!   subscriber only wakes up for commits of its own process.
+//! - **Other processes.** Two stores on one file stay correct (the write lock serialises
+//!   them and positions are read inside the transaction). A subscriber wakes up at once
+//!   for commits of its own process (the [`watch`]); when that has not moved for 250 ms,
+//!   it reads `MAX(position)` from the file (one look-up at the end of the primary key)
+//!   to catch commits of another process. `head_position`
+//!   and [`SqliteStore::watch_head`] count the commits of this process only.
+//! - **`recorded_at`** is stored as INTEGER nanoseconds since the Unix epoch (UTC), which
+//!   reads without parsing; the hash covers its canonical text (below), which the
+//!   integer gives back exactly.
 //!
 //! # Hash chain
 //!
@@ -51,7 +64,7 @@
 //! | 4 | position | u64 big-endian (8 bytes) |
 //! | 5 | event type | UTF-8 |
 //! | 6 | schema version | u32 big-endian (4 bytes) |
-//! | 7 | recorded at | UTF-8 RFC 3339, UTC, `Z`, 9 fraction digits ([`canonical_time`]) |
+//! | 7 | recorded at | UTF-8 RFC 3339, UTC, `Z`, 9 fraction digits ([`canonical_time`]), whatever the stored form |
 //! | 8 | actor | UTF-8 |
 //! | 9 | on behalf of | UTF-8 |
 //! | 10 | reason | UTF-8, or absent |
@@ -64,6 +77,7 @@
 //! stream by stream and compares.
 
 use std::collections::{HashSet, VecDeque};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -74,8 +88,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::BoxStream;
 use metroplan_events::{EventMetadata, NewEvent, RecordedEvent};
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::types::{Type, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, Rows, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
@@ -94,13 +108,23 @@ pub const MAX_GROUP: usize = 1024;
 /// Events a subscriber reads from the file at a time.
 const SUBSCRIPTION_PAGE: usize = 512;
 
-/// Idle reader connections kept open.
+/// Idle reader connections kept open; also the most slices of one read run at once.
 const MAX_IDLE_READERS: usize = 4;
+
+/// A read is cut into parallel slices of at least this many events.
+const MIN_SLICE: usize = 1024;
+
+/// The most events a read allocates room for before it sees them.
+const MAX_CAPACITY: usize = 8192;
+
+/// How long a subscriber waits for a commit of its own process before it looks for
+/// commits of another process in the file.
+const FOREIGN_COMMIT_POLL: Duration = Duration::from_millis(250);
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bumped when the tables change; stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// The tables. Also used by the raw baseline of [`crate::bench`], so both insert the
 /// same rows.
@@ -112,7 +136,7 @@ CREATE TABLE IF NOT EXISTS events (
     stream_version  INTEGER NOT NULL,
     event_type      TEXT    NOT NULL,
     schema_version  INTEGER NOT NULL,
-    recorded_at     TEXT    NOT NULL,
+    recorded_at     INTEGER NOT NULL,
     actor           TEXT    NOT NULL,
     on_behalf_of    TEXT    NOT NULL,
     reason          TEXT,
@@ -131,7 +155,21 @@ CREATE TABLE IF NOT EXISTS streams (
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, recorded_at, actor, on_behalf_of, reason, correlation_id, causation_id, payload, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
-const SELECT_EVENT: &str = "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, recorded_at, actor, on_behalf_of, reason, correlation_id, causation_id, payload, hash FROM events";
+/// The columns [`row_to_event`] reads, in its order, and a condition.
+macro_rules! select_events {
+    ($condition:literal) => {
+        concat!(
+            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, recorded_at, actor, on_behalf_of, reason, correlation_id, causation_id, payload, hash FROM events ",
+            $condition
+        )
+    };
+}
+
+const READ_POSITIONS: &str = select_events!("WHERE position BETWEEN ?1 AND ?2 ORDER BY position");
+
+const READ_STREAM: &str = select_events!(
+    "WHERE stream_id = ?1 AND stream_version BETWEEN ?2 AND ?3 ORDER BY stream_version"
+);
 
 /// Counters of the writer thread, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -217,10 +255,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 requests: Some(requests),
                 writer: Some(writer),
-                readers: Arc::new(Readers {
-                    path,
-                    idle: Mutex::new(Vec::new()),
-                }),
+                readers: Arc::new(Readers::new(path)),
                 head: head_rx,
                 counters,
             }),
@@ -293,15 +328,13 @@ impl EventStore for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let stream = stream.to_owned();
+        // Versions start at 1: version 0 is not a stored event to count in the limit.
+        let first = from_version.max(1);
+        let stream: Arc<str> = stream.into();
         self.inner
             .readers
-            .read(move |conn| {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "{SELECT_EVENT} WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3"
-                ))?;
-                let rows = stmt.query_map(params![stream, to_sql_int(from_version), to_sql_limit(limit)], row_to_event)?;
-                rows.collect()
+            .read_run(first, limit, move |conn, keys| {
+                read_versions(conn, &stream, keys)
             })
             .await
     }
@@ -312,7 +345,7 @@ impl EventStore for SqliteStore {
         }
         self.inner
             .readers
-            .read(move |conn| read_page(conn, after_position, u64::MAX, limit))
+            .read_run(after_position.saturating_add(1), limit, read_positions)
             .await
     }
 
@@ -361,6 +394,7 @@ impl EventStore for SqliteStore {
         let state = Subscription {
             readers: Arc::clone(&self.inner.readers),
             head: self.inner.head.clone(),
+            foreign_head: 0,
             last: after_position,
             buffer: VecDeque::new(),
             closed: false,
@@ -374,6 +408,8 @@ impl EventStore for SqliteStore {
 struct Subscription {
     readers: Arc<Readers>,
     head: watch::Receiver<u64>,
+    /// The head last read from the file, which counts commits of other processes too.
+    foreign_head: u64,
     last: u64,
     buffer: VecDeque<RecordedEvent>,
     /// The writer is gone: deliver what is committed, then end.
@@ -391,12 +427,13 @@ impl Subscription {
                 self.last = event.position;
                 return Some((Ok(event), self));
             }
-            let committed = *self.head.borrow_and_update();
+            let committed = (*self.head.borrow_and_update()).max(self.foreign_head);
             if committed > self.last {
                 let after = self.last;
+                let keys = after + 1..=committed.min(after + SUBSCRIPTION_PAGE as u64);
                 let page = self
                     .readers
-                    .read(move |conn| read_page(conn, after, committed, SUBSCRIPTION_PAGE))
+                    .read(move |conn| read_positions(conn, keys))
                     .await;
                 match page {
                     Ok(page) if page.first().is_some_and(|e| e.position == after + 1) => {
@@ -420,8 +457,21 @@ impl Subscription {
             if self.closed {
                 return None;
             }
-            if self.head.changed().await.is_err() {
-                self.closed = true;
+            let quiet = tokio::select! {
+                changed = self.head.changed() => {
+                    self.closed = changed.is_err();
+                    false
+                }
+                () = tokio::time::sleep(FOREIGN_COMMIT_POLL) => true,
+            };
+            if quiet {
+                match self.readers.read(committed_head).await {
+                    Ok(head) => self.foreign_head = head,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some((Err(e), self));
+                    }
+                }
             }
         }
     }
@@ -431,9 +481,54 @@ impl Subscription {
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// How many slices of one long read run at once.
+    slices: usize,
 }
 
 impl Readers {
+    fn new(path: PathBuf) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+            slices: cores.clamp(1, MAX_IDLE_READERS),
+        }
+    }
+
+    /// The events whose keys (positions, or versions in one stream) are `first`,
+    /// `first + 1`, ..., at most `limit`: one run of keys, since both are contiguous from
+    /// 1 to the last committed one. A long run is cut into slices that `read` fetches in
+    /// parallel, on connections of their own; a slice that comes back short has reached
+    /// the last committed key, so the slices after it are dropped (they may have seen a
+    /// later commit, which would leave a gap).
+    async fn read_run<F>(
+        self: &Arc<Self>,
+        first: u64,
+        limit: usize,
+        read: F,
+    ) -> Result<Vec<RecordedEvent>>
+    where
+        F: Fn(&Connection, RangeInclusive<u64>) -> rusqlite::Result<Vec<RecordedEvent>>
+            + Clone
+            + Send
+            + 'static,
+    {
+        let slices = (limit / MIN_SLICE).clamp(1, self.slices);
+        let per_slice = limit.div_ceil(slices);
+        let (mut start, mut left) = (first, limit);
+        let mut runs = Vec::with_capacity(slices);
+        while left > 0 {
+            let len = left.min(per_slice);
+            let keys = start..=start.saturating_add(len as u64 - 1);
+            (start, left) = (start.saturating_add(len as u64), left - len);
+            let read = read.clone();
+            runs.push(async move {
+                Ok::<_, StoreError>((self.read(move |conn| read(conn, keys)).await?, len))
+            });
+        }
+        Ok(join_slices(futures::future::try_join_all(runs).await?))
+    }
+
     async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -487,6 +582,14 @@ fn open_writer(path: &Path) -> Result<Connection> {
             "event store schema version {version} is newer than this program's {SCHEMA_VERSION}"
         )));
     }
+    // Version 1 kept `recorded_at` as text; it never held deployed data, so it is not
+    // migrated.
+    if version != 0 && version < SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "event store schema version {version} is older than this program's {SCHEMA_VERSION} and is not migrated: move {} away to start a new log",
+            path.display()
+        )));
+    }
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
@@ -498,8 +601,14 @@ fn open_reader(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(sql("opening a reader connection"))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sql("setting busy timeout"))?;
-    conn.execute_batch("PRAGMA query_only=ON;")
-        .map_err(sql("making the reader read-only"))?;
+    // Pages of the file are read in place through the map (up to 1 GiB of it); pages
+    // still in the WAL are copied into the cache, which holds more than the WAL grows
+    // between two automatic checkpoints (1000 pages of 4 KiB), so that a connection
+    // copies each of them once.
+    conn.execute_batch(
+        "PRAGMA query_only=ON; PRAGMA mmap_size=1073741824; PRAGMA cache_size=-8192;",
+    )
+    .map_err(sql("setting up a reader connection"))?;
     Ok(conn)
 }
 
@@ -510,21 +619,67 @@ fn committed_head(conn: &Connection) -> rusqlite::Result<u64> {
     .map(from_sql_int)
 }
 
-/// Events with `after < position <= up_to`, in order, at most `limit`.
-fn read_page(
+/// The slices of one run, each with the number of keys it asked for, joined up to and
+/// including the first one that came back short.
+fn join_slices(slices: Vec<(Vec<RecordedEvent>, usize)>) -> Vec<RecordedEvent> {
+    let mut slices = slices.into_iter();
+    let Some((mut events, asked)) = slices.next() else {
+        return Vec::new();
+    };
+    if events.len() < asked {
+        return events;
+    }
+    events.reserve(slices.as_slice().iter().map(|(s, _)| s.len()).sum());
+    for (slice, asked) in slices {
+        let short = slice.len() < asked;
+        events.extend(slice);
+        if short {
+            break;
+        }
+    }
+    events
+}
+
+/// The events at `positions`, in order.
+fn read_positions(
     conn: &Connection,
-    after: u64,
-    up_to: u64,
-    limit: usize,
+    positions: RangeInclusive<u64>,
 ) -> rusqlite::Result<Vec<RecordedEvent>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT_EVENT} WHERE position > ?1 AND position <= ?2 ORDER BY position LIMIT ?3"
-    ))?;
-    let rows = stmt.query_map(
-        params![to_sql_int(after), to_sql_int(up_to), to_sql_limit(limit)],
-        row_to_event,
-    )?;
-    rows.collect()
+    let mut stmt = conn.prepare_cached(READ_POSITIONS)?;
+    let rows = stmt.query(params![
+        to_sql_int(*positions.start()),
+        to_sql_int(*positions.end())
+    ])?;
+    collect_events(rows, &positions)
+}
+
+/// The events of `stream` at `versions`, in order.
+fn read_versions(
+    conn: &Connection,
+    stream: &str,
+    versions: RangeInclusive<u64>,
+) -> rusqlite::Result<Vec<RecordedEvent>> {
+    let mut stmt = conn.prepare_cached(READ_STREAM)?;
+    let rows = stmt.query(params![
+        stream,
+        to_sql_int(*versions.start()),
+        to_sql_int(*versions.end())
+    ])?;
+    collect_events(rows, &versions)
+}
+
+fn collect_events(
+    mut rows: Rows<'_>,
+    keys: &RangeInclusive<u64>,
+) -> rusqlite::Result<Vec<RecordedEvent>> {
+    let len = keys.end().saturating_sub(*keys.start()).saturating_add(1);
+    let mut events =
+        Vec::with_capacity(usize::try_from(len).map_or(MIN_SLICE, |n| n.min(MAX_CAPACITY)));
+    while let Some(row) = rows.next()? {
+        let event = row_to_event(row, events.last())?;
+        events.push(event);
+    }
+    Ok(events)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -722,6 +877,7 @@ fn write_events(
     let (mut version, mut prev) = current.unwrap_or((0, GENESIS_HASH.to_vec()));
     let mut position = first_position;
     let mut insert = conn.prepare_cached(INSERT_EVENT)?;
+    let stored_at = stored_time(&recorded_at)?;
     let recorded_at = canonical_time(&recorded_at);
     for new in events {
         version += 1;
@@ -745,7 +901,7 @@ fn write_events(
             to_sql_int(version),
             new.event_type,
             new.schema_version,
-            recorded_at,
+            stored_at,
             m.actor,
             m.on_behalf_of,
             m.reason,
@@ -835,42 +991,52 @@ fn already_stored(
     }))
 }
 
-fn row_to_event(row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
-    let recorded_at: String = row.get(6)?;
-    let recorded_at = DateTime::parse_from_rfc3339(&recorded_at)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e)))?
-        .with_timezone(&Utc);
+/// The event in `row`; texts equal to those of `previous` are copied from it, which
+/// spares checking that they are UTF-8 (runs of one stream repeat them).
+fn row_to_event(
+    row: &Row<'_>,
+    previous: Option<&RecordedEvent>,
+) -> rusqlite::Result<RecordedEvent> {
     Ok(RecordedEvent {
-        position: from_sql_int(row.get::<_, i64>(0)?),
+        position: from_sql_int(row.get_ref(0)?.as_i64()?),
         event_id: uuid_column(row, 1)?,
-        stream_id: row.get(2)?,
-        stream_version: from_sql_int(row.get::<_, i64>(3)?),
-        event_type: row.get(4)?,
+        stream_id: text_column(row, 2, previous.map(|e| &e.stream_id))?,
+        stream_version: from_sql_int(row.get_ref(3)?.as_i64()?),
+        event_type: text_column(row, 4, previous.map(|e| &e.event_type))?,
         schema_version: row.get(5)?,
-        recorded_at,
+        recorded_at: DateTime::from_timestamp_nanos(row.get_ref(6)?.as_i64()?),
         metadata: EventMetadata {
-            actor: row.get(7)?,
-            on_behalf_of: row.get(8)?,
-            reason: row.get(9)?,
+            actor: text_column(row, 7, previous.map(|e| &e.metadata.actor))?,
+            on_behalf_of: text_column(row, 8, previous.map(|e| &e.metadata.on_behalf_of))?,
+            reason: row.get_ref(9)?.as_str_or_null()?.map(str::to_owned),
             correlation_id: optional_uuid_column(row, 10)?,
             causation_id: optional_uuid_column(row, 11)?,
         },
-        payload: row.get(12)?,
-        hash: row.get(13)?,
+        payload: row.get_ref(12)?.as_blob()?.to_vec(),
+        hash: row.get_ref(13)?.as_blob()?.to_vec(),
     })
 }
 
+fn text_column(row: &Row<'_>, idx: usize, previous: Option<&String>) -> rusqlite::Result<String> {
+    let value = row.get_ref(idx)?;
+    if let (ValueRef::Text(bytes), Some(previous)) = (value, previous)
+        && bytes == previous.as_bytes()
+    {
+        return Ok(previous.clone());
+    }
+    Ok(value.as_str()?.to_owned())
+}
+
 fn uuid_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let bytes: Vec<u8> = row.get(idx)?;
-    Uuid::from_slice(&bytes)
+    Uuid::from_slice(row.get_ref(idx)?.as_blob()?)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Blob, Box::new(e)))
 }
 
 fn optional_uuid_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Uuid>> {
-    let bytes: Option<Vec<u8>> = row.get(idx)?;
-    bytes
+    row.get_ref(idx)?
+        .as_blob_or_null()?
         .map(|b| {
-            Uuid::from_slice(&b).map_err(|e| {
+            Uuid::from_slice(b).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(idx, Type::Blob, Box::new(e))
             })
         })
@@ -886,10 +1052,6 @@ fn from_sql_int(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn to_sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| StoreError::Backend(format!("{context}: {e}"))
 }
@@ -897,7 +1059,18 @@ fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 // ---------------------------------------------------------------------------------------
 // The hash chain.
 
-/// `recorded_at` as it is stored and hashed: RFC 3339, UTC with `Z`, nanoseconds.
+/// `recorded_at` as it is stored: nanoseconds since the Unix epoch (UTC), which holds
+/// every instant from 1677 to 2262 exactly.
+///
+/// # Errors
+/// [`rusqlite::Error::ToSqlConversionFailure`] for an instant outside that range.
+pub(crate) fn stored_time(t: &DateTime<Utc>) -> rusqlite::Result<i64> {
+    t.timestamp_nanos_opt().ok_or_else(|| {
+        rusqlite::Error::ToSqlConversionFailure(format!("{t} is out of range").into())
+    })
+}
+
+/// `recorded_at` as it is hashed: RFC 3339, UTC with `Z`, nanoseconds.
 pub fn canonical_time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
@@ -1023,6 +1196,67 @@ mod tests {
         b.metadata.actor = "a".into();
         b.metadata.on_behalf_of = "b".into();
         assert_ne!(event_hash(&GENESIS_HASH, &a), event_hash(&GENESIS_HASH, &b));
+    }
+
+    /// The layout is a promise to every verifier: this value must never change.
+    #[test]
+    fn hash_of_a_known_event_is_pinned() {
+        let hex: String = event_hash(&GENESIS_HASH, &sample())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "503c779b25887afd2066329b1b9a8978107fcf181a24b3f1a411ddf2c41e9205"
+        );
+    }
+
+    #[test]
+    fn stored_time_round_trips_to_the_same_hashed_text() {
+        let t = sample().recorded_at;
+        let back = DateTime::from_timestamp_nanos(stored_time(&t).unwrap());
+        assert_eq!(back, t);
+        assert_eq!(canonical_time(&back), "2022-03-01T10:00:00.123456789Z");
+        let far = DateTime::parse_from_rfc3339("2300-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(
+            stored_time(&far).is_err(),
+            "out of range is refused, not wrapped"
+        );
+    }
+
+    #[test]
+    fn a_short_slice_ends_the_run() {
+        let events = |positions: RangeInclusive<u64>| -> Vec<RecordedEvent> {
+            positions
+                .map(|position| RecordedEvent {
+                    position,
+                    ..sample()
+                })
+                .collect()
+        };
+        let positions = |events: Vec<RecordedEvent>| -> Vec<u64> {
+            events.iter().map(|e| e.position).collect()
+        };
+        assert_eq!(
+            positions(join_slices(vec![(events(1..=3), 3), (events(4..=6), 3)])),
+            [1, 2, 3, 4, 5, 6]
+        );
+        // The second slice saw a commit the first did not: dropping it leaves no gap.
+        assert_eq!(
+            positions(join_slices(vec![(events(1..=2), 3), (events(5..=6), 3)])),
+            [1, 2]
+        );
+        assert_eq!(
+            positions(join_slices(vec![
+                (events(1..=3), 3),
+                (events(4..=4), 3),
+                (events(7..=9), 3)
+            ])),
+            [1, 2, 3, 4]
+        );
+        assert!(join_slices(Vec::new()).is_empty());
     }
 
     #[test]

@@ -287,6 +287,171 @@ async fn benchmarks_run_and_count_their_events() {
     );
 }
 
+/// Two stores on one file, as two processes would have them: a subscriber of the first
+/// sees what the second appends, in order, although no commit of its own process wakes
+/// it up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_sees_events_appended_by_another_store_on_the_same_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shared.db");
+    let ours = SqliteStore::open(&path).expect("open store");
+    let theirs = SqliteStore::open(&path).expect("open a second store on the same file");
+    ours.append(
+        "plan:ours",
+        ExpectedVersion::NoStream,
+        vec![event("ours 1")],
+    )
+    .await
+    .expect("append");
+    let mut sub = ours.subscribe_all(0);
+    let mut seen = next_events(&mut sub, 1..=1).await;
+
+    // Only the other store commits: nothing in our process moves.
+    for round in 0..3 {
+        theirs
+            .append(
+                "plan:theirs",
+                ExpectedVersion::Any,
+                vec![
+                    event(format!("theirs {round} a")),
+                    event(format!("theirs {round} b")),
+                ],
+            )
+            .await
+            .expect("append through the other store");
+    }
+    seen.extend(next_events(&mut sub, 2..=7).await);
+    // Both again, one after the other.
+    theirs
+        .append(
+            "plan:theirs",
+            ExpectedVersion::Exact(6),
+            vec![event("theirs 4")],
+        )
+        .await
+        .expect("append through the other store");
+    ours.append(
+        "plan:ours",
+        ExpectedVersion::Exact(1),
+        vec![event("ours 2")],
+    )
+    .await
+    .expect("append");
+    seen.extend(next_events(&mut sub, 8..=9).await);
+
+    assert_eq!(seen, read_everything(&theirs).await, "the same events");
+    assert_log_intact(&seen);
+}
+
+/// The next events of `sub`, which must be at `positions`, each within 10 seconds.
+async fn next_events(
+    sub: &mut futures::stream::BoxStream<'static, Result<RecordedEvent, StoreError>>,
+    positions: std::ops::RangeInclusive<u64>,
+) -> Vec<RecordedEvent> {
+    let mut out = Vec::new();
+    for position in positions {
+        let e = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("event {position} was not delivered in time"))
+            .expect("the subscription goes on")
+            .expect("event");
+        assert_eq!(e.position, position, "delivered in order");
+        out.push(e);
+    }
+    out
+}
+
+/// Long reads are cut into slices read in parallel: they return exactly what short pages
+/// return, from any position, up to the end of the log and past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_reads_return_what_short_pages_return() {
+    const STREAMS: usize = 3;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open_in(dir.path()).expect("open store");
+    for batch in 0..30 {
+        let batch_events = (0..170).map(|i| event(format!("{batch}/{i}"))).collect();
+        store
+            .append(
+                &format!("plan:s{}", batch % STREAMS),
+                ExpectedVersion::Any,
+                batch_events,
+            )
+            .await
+            .expect("append");
+    }
+    let log = read_everything(&store).await;
+    assert_eq!(log.len(), 5100);
+    assert_log_intact(&log);
+    for (after, limit) in [
+        (0, 100_000),
+        (0, 4096),
+        (0, 5100),
+        (17, 3333),
+        (1000, 2048),
+        (2049, 2047),
+        (3000, 4096),
+        (5099, 4096),
+        (5100, 4096),
+        (9000, 4096),
+    ] {
+        let got = store.read_all(after, limit).await.expect("read_all");
+        let end = (after as usize + limit).min(log.len());
+        let want = log.get(after as usize..end).unwrap_or_default();
+        assert!(
+            got == want,
+            "read_all({after}, {limit}) returned {} events, {} expected",
+            got.len(),
+            want.len()
+        );
+    }
+    let stream: Vec<RecordedEvent> = log
+        .iter()
+        .filter(|e| e.stream_id == "plan:s0")
+        .cloned()
+        .collect();
+    assert_eq!(stream.len(), 1700);
+    for (from, limit) in [
+        (0, 4096),
+        (1, 4096),
+        (1, 1700),
+        (0, 2500),
+        (10, 2500),
+        (1650, 4096),
+        (1701, 4096),
+    ] {
+        let got = store
+            .read_stream("plan:s0", from, limit)
+            .await
+            .expect("read_stream");
+        let start = (from.max(1) - 1) as usize;
+        let want = stream
+            .get(start..(start + limit).min(stream.len()))
+            .unwrap_or_default();
+        assert!(
+            got == want,
+            "read_stream(plan:s0, {from}, {limit}) returned {} events, {} expected",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// A log of an older layout is refused with a message, not misread.
+#[test]
+fn a_file_of_an_older_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    let conn = rusqlite::Connection::open(&path).expect("create file");
+    conn.execute_batch("CREATE TABLE events (position INTEGER PRIMARY KEY, recorded_at TEXT); PRAGMA user_version = 1;")
+        .expect("old layout");
+    drop(conn);
+    let err = SqliteStore::open(&path).expect_err("an old layout is refused");
+    assert!(
+        err.to_string().contains("schema version 1 is older"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // kill -9 under load.
 
