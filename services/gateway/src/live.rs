@@ -19,7 +19,7 @@ use axum::response::Response;
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use metroplan_events::RecordedEvent;
-use metroplan_projector::{delta_json, topics};
+use metroplan_projector::{live_frames, topics};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
@@ -42,12 +42,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("access_token" = Option<String>, Query, description = "bearer token, for browsers (RFC 6750)")),
     responses((status = 101, description = "switching to the websocket protocol"), (status = 401)))]
 async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, Auth(caller): Auth) -> Response {
-    ws.on_upgrade(move |socket| async move {
-        tracing::debug!(actor = %caller.actor, "live session opened");
-        if let Err(e) = session(socket, state).await {
-            tracing::debug!(error = %e, "live session ended");
-        }
-    })
+    // Clients send a few small control messages: a small read buffer, since the default
+    // 128 KiB one is zeroed on each read attempt, once per frame sent.
+    ws.read_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| async move {
+            tracing::debug!(actor = %caller.actor, "live session opened");
+            if let Err(e) = session(socket, state).await {
+                tracing::debug!(error = %e, "live session ended");
+            }
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,22 +73,43 @@ enum SessionError {
     Slow,
     #[error("websocket: {0}")]
     Socket(#[from] axum::Error),
+    #[error("a live frame is not utf-8")]
+    NotUtf8,
     #[error("store: {0}")]
     Store(#[from] metroplan_eventstore::StoreError),
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 
-async fn send(tx: &mut Sink, text: String) -> Result<(), SessionError> {
-    match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Text(Utf8Bytes::from(text)))).await {
+async fn send(tx: &mut Sink, text: impl Into<Utf8Bytes>) -> Result<(), SessionError> {
+    send_message(tx, Message::Text(text.into())).await
+}
+
+async fn send_frame(tx: &mut Sink, frame: &bytes::Bytes) -> Result<(), SessionError> {
+    // Frames are rendered from JSON, so always UTF-8; a failure here would be a bug upstream.
+    let text = Utf8Bytes::try_from(frame.clone()).map_err(|_| SessionError::NotUtf8)?;
+    send_message(tx, Message::Text(text)).await
+}
+
+async fn send_message(tx: &mut Sink, message: Message) -> Result<(), SessionError> {
+    let mut sending = tx.send(message);
+    // Most sends complete at once; only a blocked one needs a timer.
+    if let std::task::Poll::Ready(r) = futures::poll!(&mut sending) {
+        return r.map_err(SessionError::from);
+    }
+    match tokio::time::timeout(SEND_TIMEOUT, sending).await {
         Ok(r) => r.map_err(SessionError::from),
         Err(_) => Err(SessionError::Slow),
     }
 }
 
-fn frame(topic: &str, position: u64, delta: &str) -> String {
-    let topic = serde_json::to_string(topic).unwrap_or_default();
-    format!(r#"{{"type":"delta","topic":{topic},"position":{position},"delta":{delta}}}"#)
+/// Stops the reader task when the session ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn valid_topic(t: &str) -> bool {
@@ -114,13 +138,13 @@ async fn replay(
         }
         for event in page.into_iter().take_while(|e| e.position <= to) {
             at = event.position;
-            let mut delta = None;
-            for t in topics::for_event(&event)
-                .iter()
-                .filter(|t| topics.contains(*t))
-            {
-                let d = delta.get_or_insert_with(|| delta_json(&event));
-                send(tx, frame(t, event.position, d)).await?;
+            if !topics::for_event(&event).iter().any(|t| topics.contains(t)) {
+                continue;
+            }
+            for (t, frame) in live_frames(&event).iter() {
+                if topics.contains(t) {
+                    send_frame(tx, frame).await?;
+                }
             }
         }
     }
@@ -128,13 +152,28 @@ async fn replay(
 }
 
 async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError> {
-    let (mut tx, mut rx) = socket.split();
+    let (mut tx, mut socket_rx) = socket.split();
+    // A reader task forwards the client's messages, so the send loop below never
+    // re-polls the socket's read half for each frame it sends.
+    let (incoming_tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let reader = tokio::spawn(async move {
+        while let Some(m) = socket_rx.next().await {
+            let end = !matches!(
+                m,
+                Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_) | Message::Binary(_))
+            );
+            if incoming_tx.send(m).await.is_err() || end {
+                break;
+            }
+        }
+    });
+    let _reader = AbortOnDrop(reader);
     let mut feed = state.projector.subscribe();
     let mut cursor = state.projector.position();
     let mut topics: HashSet<String> = HashSet::new();
     loop {
         tokio::select! {
-            incoming = rx.next() => {
+            incoming = rx.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(SessionError::Closed),
@@ -177,8 +216,10 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
                     if p > cursor + 1 {
                         replay(&state, &mut tx, &topics, cursor, p - 1).await?;
                     }
-                    for t in a.topics.iter().filter(|t| topics.contains(*t)) {
-                        send(&mut tx, frame(t, p, &a.delta_json)).await?;
+                    for (t, frame) in a.frames.iter() {
+                        if topics.contains(t) {
+                            send_frame(&mut tx, frame).await?;
+                        }
                     }
                     cursor = p;
                 }

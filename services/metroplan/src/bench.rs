@@ -54,17 +54,24 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 ///
 /// # Errors
 /// When a benchmark cannot run (disk, sockets).
-pub async fn run(quick: bool) -> anyhow::Result<()> {
+pub async fn run(quick: bool, only: &[String]) -> anyhow::Result<()> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
     let scale = if quick { 8 } else { 1 };
-    appends(&mut rows, scale).await?;
-    rebuild(&mut rows, if quick { 100_000 } else { 1_000_000 }).await?;
-    delivery(
-        &mut rows,
-        if quick { 100 } else { 1000 },
-        if quick { 20 } else { 100 },
-    )
-    .await?;
+    if wanted("appends") {
+        appends(&mut rows, scale).await?;
+    }
+    if wanted("rebuild") {
+        rebuild(&mut rows, if quick { 100_000 } else { 1_000_000 }).await?;
+    }
+    if wanted("delivery") {
+        delivery(
+            &mut rows,
+            if quick { 100 } else { 1000 },
+            if quick { 20 } else { 100 },
+        )
+        .await?;
+    }
     println!();
     println!("| benchmark | measured | raw baseline (same run) | ratio | target |");
     println!("| --- | --- | --- | --- | --- |");
@@ -247,9 +254,18 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
         let mut req = format!("ws://{addr}/api/v1/live").into_client_request()?;
         req.headers_mut()
             .insert("authorization", format!("Bearer {token}").parse()?);
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
-            .await
-            .context("websocket connect")?;
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+            req,
+            // Small frames: a small read buffer (the default 128 KiB is zeroed on every
+            // read, and a thousand clients would measure memset).
+            Some(
+                tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                    .read_buffer_size(8 * 1024),
+            ),
+            true,
+        )
+        .await
+        .context("websocket connect")?;
         ws.send(Message::text(
             r#"{"type":"subscribe","topics":["plan:PSM-2021-2023"]}"#,
         ))
@@ -302,7 +318,10 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
         });
         let sent = Instant::now();
         let outcome = bus
-            .dispatch(crate::system_context("Città metropolitana di Torino", "bench"), command)
+            .dispatch(
+                crate::system_context("Città metropolitana di Torino", "bench"),
+                command,
+            )
             .await
             .map_err(|e| anyhow::anyhow!("report failed: {e}"))?;
         let accepted = Instant::now();
@@ -314,7 +333,10 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
                 .ok()
                 .flatten()
             else {
-                anyhow::bail!("only {got} of {clients} clients received position {}", outcome.position);
+                anyhow::bail!(
+                    "only {got} of {clients} clients received position {}",
+                    outcome.position
+                );
             };
             if p == outcome.position {
                 // A frame may beat the answer by a hair: it was delivered by the time the
@@ -334,7 +356,9 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
     let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
     let (c50, c99) = (percentile(&commands, 0.5), percentile(&commands, 0.99));
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    eprintln!("delivery to {clients} clients over {reports} reports: p50 {p50:?}, p99 {p99:?}; command p50 {c50:?}, p99 {c99:?}");
+    eprintln!(
+        "delivery to {clients} clients over {reports} reports: p50 {p50:?}, p99 {p99:?}; command p50 {c50:?}, p99 {c99:?}"
+    );
     rows.push(Row {
         name: format!(
             "live delivery, command accepted → frame received, {clients} websocket clients, {reports} reports"

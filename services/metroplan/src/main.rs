@@ -66,6 +66,9 @@ enum Cmd {
         /// Scale down the workloads (for a quick look, not for BENCHMARKS.md).
         #[arg(long)]
         quick: bool,
+        /// Run only these benchmarks: appends, rebuild, delivery (all when absent).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
 }
 
@@ -237,6 +240,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", issued.secret);
             Ok(())
         }
-        Cmd::Bench { quick } => metroplan::bench::run(quick).await,
+        Cmd::Bench { quick, only } => metroplan::bench::run(quick, &only).await,
     }
 }

@@ -21,20 +21,30 @@ pub mod views;
 
 pub use model::{ReadModels, history_entry, payload_json};
 
-/// The JSON of the `delta` of a live frame: the event as a history entry.
-pub fn delta_json(event: &RecordedEvent) -> Arc<str> {
-    serde_json::to_string(&history_entry(event))
-        .unwrap_or_else(|_| "null".to_owned())
-        .into()
+/// The live frames of one event, one per topic it concerns:
+/// `{"type":"delta","topic":..,"position":..,"delta":<the event as a history entry>}`.
+/// Rendered once per event and shared by every subscriber (cloning `Bytes` copies nothing).
+pub fn live_frames(event: &RecordedEvent) -> Arc<[(String, bytes::Bytes)]> {
+    let delta = serde_json::to_string(&history_entry(event)).unwrap_or_else(|_| "null".to_owned());
+    let position = event.position;
+    topics::for_event(event)
+        .into_iter()
+        .map(|topic| {
+            let quoted = serde_json::to_string(&topic).unwrap_or_default();
+            let frame = format!(
+                r#"{{"type":"delta","topic":{quoted},"position":{position},"delta":{delta}}}"#
+            );
+            (topic, bytes::Bytes::from(frame))
+        })
+        .collect()
 }
 
-/// An event the read models now reflect, with the live topics it concerns.
+/// An event the read models now reflect, with its live frames.
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub event: Arc<RecordedEvent>,
-    pub topics: Arc<[String]>,
-    /// The event as a history entry in JSON, rendered once for every subscriber.
-    pub delta_json: Arc<str>,
+    /// (topic, frame) for every topic the event concerns.
+    pub frames: Arc<[(String, bytes::Bytes)]>,
 }
 
 /// Read models plus the position they reached and the live feed.
@@ -92,18 +102,13 @@ impl Projector {
     /// Applies one event (in order), then publishes it.
     pub async fn apply(&self, event: RecordedEvent) {
         let position = event.position;
-        let topics: Arc<[String]> = topics::for_event(&event).into();
         let event = Arc::new(event);
         self.models.write().await.apply_shared(Arc::clone(&event));
         self.position.send_replace(position);
         if self.live.receiver_count() > 0 {
-            let delta_json = delta_json(&event);
+            let frames = live_frames(&event);
             // A send fails only when the last subscriber left meanwhile.
-            let _ = self.live.send(Applied {
-                event,
-                topics,
-                delta_json,
-            });
+            let _ = self.live.send(Applied { event, frames });
         }
     }
 
