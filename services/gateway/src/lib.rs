@@ -1,7 +1,7 @@
 //! The gateway: the JSON API under `/api/v1`, its OpenAPI document, health checks, and
 //! the live websocket. It holds no state of its own: commands go to the services over a
-//! [`CommandBus`], queries read the projector's models, and the websocket follows the
-//! projector's feed (and the log, for a client that resumes from an old position).
+//! [`CommandBus`], queries ask the read side ([`ReadSide`]: the projector, in
+//! process or over NATS), and the websocket follows its feed (and the log, for a client that resumes from an old position).
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests start the real thing
 //! on port 0.
@@ -16,7 +16,7 @@ use metroplan_api::{ApiError, Caller};
 use metroplan_auth::TokenStore;
 use metroplan_bus::CommandBus;
 use metroplan_eventstore::EventStore;
-use metroplan_projector::Projector;
+use metroplan_projector::ReadSide;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -36,7 +36,8 @@ pub const MAX_CONSISTENCY_WAIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct AppState {
     pub bus: Arc<dyn CommandBus>,
-    pub projector: Arc<Projector>,
+    /// The read models: the projector in process, or over NATS.
+    pub read: Arc<dyn ReadSide>,
     pub store: Arc<dyn EventStore>,
     pub tokens: Arc<TokenStore>,
     /// Tokens already resolved, by secret; tokens are never deleted, so the cache never lies.
@@ -52,13 +53,13 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(
         bus: Arc<dyn CommandBus>,
-        projector: Arc<Projector>,
+        read: Arc<dyn ReadSide>,
         store: Arc<dyn EventStore>,
         tokens: Arc<TokenStore>,
     ) -> Self {
         Self {
             bus,
-            projector,
+            read,
             store,
             tokens,
             known: Arc::default(),

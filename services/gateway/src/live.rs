@@ -168,8 +168,8 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
         }
     });
     let _reader = AbortOnDrop(reader);
-    let mut feed = state.projector.subscribe();
-    let mut cursor = state.projector.position();
+    let mut feed = state.read.subscribe();
+    let mut cursor = state.read.position();
     let mut topics: HashSet<String> = HashSet::new();
     loop {
         tokio::select! {
@@ -224,7 +224,7 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
                     cursor = p;
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    let target = state.projector.position();
+                    let target = state.read.position();
                     tracing::debug!(missed, cursor, target, "live session lagged, resuming from the log");
                     replay(&state, &mut tx, &topics, cursor, target).await?;
                     cursor = target;

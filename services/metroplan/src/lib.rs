@@ -175,7 +175,7 @@ impl Platform {
     ) -> anyhow::Result<()> {
         let state = metroplan_gateway::AppState::new(
             Arc::new(self.bus()),
-            Arc::clone(&self.projector),
+            Arc::clone(&self.projector) as Arc<dyn metroplan_projector::ReadSide>,
             Arc::clone(&self.store),
             Arc::clone(&self.tokens),
         );

@@ -16,10 +16,12 @@ use tokio::sync::{RwLock, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 mod model;
+pub mod query;
 pub mod topics;
 pub mod views;
 
 pub use model::{ReadModels, history_entry, payload_json};
+pub use query::{Query, ReadError, ReadSide};
 
 /// The live frames of one event, one per topic it concerns:
 /// `{"type":"delta","topic":..,"position":..,"delta":<the event as a history entry>}`.

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use metroplan_api::{ApiError, CommandContext, CommandOutcome};
 use metroplan_bus::Command;
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -48,7 +49,7 @@ impl FromRequestParts<AppState> for Consistency {
                 message: e.body_text(),
             })?;
         if let Some(p) = c.min_position
-            && !state.projector.wait_for(p, MAX_CONSISTENCY_WAIT).await
+            && !state.read.wait_for(p, MAX_CONSISTENCY_WAIT).await
         {
             return Err(HttpError::NotYetProjected(p));
         }
@@ -91,6 +92,36 @@ pub async fn send(
         response.headers_mut().insert(header::ETAG, v);
     }
     Ok(response)
+}
+
+/// Asks the read side; `what` names the resource in a 404.
+///
+/// # Errors
+/// 404 when the answer is empty, 503 when the read side is unreachable.
+pub async fn found(
+    state: &AppState,
+    query: metroplan_projector::Query,
+    what: impl FnOnce() -> String,
+) -> Result<Value, HttpError> {
+    state
+        .read
+        .query(query)
+        .await
+        .map_err(|e| ApiError::Unavailable {
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| ApiError::not_found(what()).into())
+}
+
+/// A JSON answer.
+pub fn json(value: Value) -> Response {
+    axum::Json(value).into_response()
+}
+
+/// A JSON answer whose `ETag` is its `version` field.
+pub fn json_etag(value: Value) -> Response {
+    let version = value.get("version").and_then(Value::as_u64).unwrap_or(0);
+    with_etag(&value, version)
 }
 
 /// A JSON answer with an `ETag` of `version`.

@@ -3,14 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use metroplan_api::ApiError;
 use metroplan_api::partnership::*;
 use metroplan_bus::Command;
+use metroplan_projector::Query;
 use metroplan_projector::views::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Consistency, send, with_etag};
+use super::{Consistency, found, json, json_etag, send};
 use crate::extract::{Auth, Body};
 use crate::{AppState, HttpError};
 
@@ -49,8 +49,10 @@ async fn list_tables(
     _a: Auth,
     _c: Consistency,
     Path(plan): Path<String>,
-) -> axum::Json<Vec<TableView>> {
-    axum::Json(s.projector.read(|m| m.tables(Some(&plan))).await)
+) -> Answer {
+    Ok(json(
+        found(&s, Query::Tables { plan: plan.clone() }, || String::new()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/tables", tag = "partnership", params(("plan" = String, Path)), request_body = CreateTable,
@@ -80,12 +82,11 @@ async fn get_table(
     _c: Consistency,
     Path(table): Path<String>,
 ) -> Answer {
-    let t = s
-        .projector
-        .read(|m| m.table(&table))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("table {table}")))?;
-    Ok(with_etag(&t, t.version))
+    let t = found(&s, Query::Table { id: table.clone() }, || {
+        format!("table {table}")
+    })
+    .await?;
+    Ok(json_etag(t))
 }
 
 #[utoipa::path(post, path = "/api/v1/tables/{table}/members", tag = "partnership", params(("table" = String, Path)), request_body = AddTableMember,
@@ -152,8 +153,13 @@ async fn list_agreements(
     _a: Auth,
     _c: Consistency,
     Path(plan): Path<String>,
-) -> axum::Json<Vec<AgreementView>> {
-    axum::Json(s.projector.read(|m| m.agreements(Some(&plan))).await)
+) -> Answer {
+    Ok(json(
+        found(&s, Query::Agreements { plan: plan.clone() }, || {
+            String::new()
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/agreements", tag = "partnership", params(("plan" = String, Path)), request_body = DraftAgreement,
@@ -182,12 +188,13 @@ async fn agreements_by_party(
     _a: Auth,
     _c: Consistency,
     Path(plan): Path<String>,
-) -> axum::Json<Vec<PartyAgreements>> {
-    axum::Json(
-        s.projector
-            .read(|m| m.agreements_by_party(Some(&plan)))
-            .await,
-    )
+) -> Answer {
+    Ok(json(
+        found(&s, Query::AgreementsByParty { plan: plan.clone() }, || {
+            String::new()
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/actions/{action}/agreements", tag = "partnership", params(("plan" = String, Path), ("action" = String, Path), Consistency),
@@ -197,12 +204,18 @@ async fn agreements_of_action(
     _a: Auth,
     _c: Consistency,
     Path((plan, action)): Path<(String, String)>,
-) -> axum::Json<Vec<AgreementView>> {
-    axum::Json(
-        s.projector
-            .read(|m| m.agreements_by_action(&plan, &action))
-            .await,
-    )
+) -> Answer {
+    Ok(json(
+        found(
+            &s,
+            Query::AgreementsOfAction {
+                plan: plan.clone(),
+                action: action.clone(),
+            },
+            || String::new(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/agreements/{agreement}", tag = "partnership", params(("agreement" = String, Path), Consistency),
@@ -213,12 +226,11 @@ async fn get_agreement(
     _c: Consistency,
     Path(id): Path<String>,
 ) -> Answer {
-    let g = s
-        .projector
-        .read(|m| m.agreement(&id))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("agreement {id}")))?;
-    Ok(with_etag(&g, g.version))
+    let g = found(&s, Query::Agreement { id: id.clone() }, || {
+        format!("agreement {id}")
+    })
+    .await?;
+    Ok(json_etag(g))
 }
 
 macro_rules! agreement_command {

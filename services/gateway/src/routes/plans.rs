@@ -3,15 +3,15 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use metroplan_api::ApiError;
 use metroplan_api::monitoring::{MonitoringCommand, ReportProgress};
 use metroplan_api::plan::*;
 use metroplan_bus::Command;
+use metroplan_projector::Query;
 use metroplan_projector::views::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Consistency, if_match, send, with_etag};
+use super::{Consistency, found, if_match, json, json_etag, send};
 use crate::extract::{Auth, Body};
 use crate::{AppState, HttpError};
 
@@ -45,12 +45,8 @@ fn plan_cmd(c: PlanCommand) -> Command {
 
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans", params(Consistency),
     responses((status = 200, body = [PlanSummary])))]
-async fn list_plans(
-    State(s): State<AppState>,
-    _auth: Auth,
-    _c: Consistency,
-) -> axum::Json<Vec<PlanSummary>> {
-    axum::Json(s.projector.read(|m| m.plans()).await)
+async fn list_plans(State(s): State<AppState>, _auth: Auth, _c: Consistency) -> Answer {
+    Ok(json(found(&s, Query::Plans, || String::new()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans", request_body = CreatePlan,
@@ -79,12 +75,11 @@ async fn get_plan(
     _c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
-    let tree = s
-        .projector
-        .read(|m| m.plan_tree(&plan))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("plan {plan}")))?;
-    Ok(with_etag(&tree, tree.version))
+    let tree = found(&s, Query::PlanTree { plan: plan.clone() }, || {
+        format!("plan {plan}")
+    })
+    .await?;
+    Ok(json_etag(tree))
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/dashboard", tag = "plans", params(("plan" = String, Path), Consistency),
@@ -94,13 +89,12 @@ async fn get_dashboard(
     _auth: Auth,
     _c: Consistency,
     Path(plan): Path<String>,
-) -> Result<axum::Json<Dashboard>, HttpError> {
-    let d = s
-        .projector
-        .read(|m| m.dashboard(&plan))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("plan {plan}")))?;
-    Ok(axum::Json(d))
+) -> Answer {
+    let d = found(&s, Query::Dashboard { plan: plan.clone() }, || {
+        format!("plan {plan}")
+    })
+    .await?;
+    Ok(json(d))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/axes", tag = "plans", params(("plan" = String, Path)), request_body = AddAxis,
@@ -294,12 +288,16 @@ async fn get_action(
     _c: Consistency,
     Path((plan, action)): Path<(String, String)>,
 ) -> Answer {
-    let view = s
-        .projector
-        .read(|m| m.action(&plan, &action))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("action {action} of plan {plan}")))?;
-    Ok(with_etag(&view, view.version))
+    let view = found(
+        &s,
+        Query::Action {
+            plan: plan.clone(),
+            action: action.clone(),
+        },
+        || format!("action {action} of plan {plan}"),
+    )
+    .await?;
+    Ok(json_etag(view))
 }
 
 /// Edits an action. `If-Match` carries the `ETag` the editor saw: a stale edit whose
@@ -377,13 +375,17 @@ async fn action_history(
     _auth: Auth,
     _c: Consistency,
     Path((plan, action)): Path<(String, String)>,
-) -> Result<axum::Json<Vec<HistoryEntry>>, HttpError> {
-    let h = s
-        .projector
-        .read(|m| m.action_history(&plan, &action))
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("action {action} of plan {plan}")))?;
-    Ok(axum::Json(h))
+) -> Answer {
+    let h = found(
+        &s,
+        Query::ActionHistory {
+            plan: plan.clone(),
+            action: action.clone(),
+        },
+        || format!("action {action} of plan {plan}"),
+    )
+    .await?;
+    Ok(json(h))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/actions/{action}/progress", tag = "monitoring", params(("plan" = String, Path), ("action" = String, Path)),

@@ -32,9 +32,9 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "system", security(()),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let position = state.projector.position();
+    let position = state.read.position();
     match state.store.head_position().await {
-        Ok(head) if position >= head || state.projector.ready() => (
+        Ok(head) if position >= head || state.read.ready() => (
             StatusCode::OK,
             axum::Json(Health {
                 status: "ready",
