@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metroplan_api::{ApiError, Caller};
-use metroplan_auth::TokenStore;
+use metroplan_auth::Tokens;
 use metroplan_bus::CommandBus;
 use metroplan_eventstore::EventStore;
 use metroplan_projector::ReadSide;
@@ -39,7 +39,7 @@ pub struct AppState {
     /// The read models: the projector in process, or over NATS.
     pub read: Arc<dyn ReadSide>,
     pub store: Arc<dyn EventStore>,
-    pub tokens: Arc<TokenStore>,
+    pub tokens: Arc<dyn Tokens>,
     /// Tokens already resolved, by secret; tokens are never deleted, so the cache never lies.
     known: Arc<RwLock<HashMap<String, Caller>>>,
 }
@@ -55,7 +55,7 @@ impl AppState {
         bus: Arc<dyn CommandBus>,
         read: Arc<dyn ReadSide>,
         store: Arc<dyn EventStore>,
-        tokens: Arc<TokenStore>,
+        tokens: Arc<dyn Tokens>,
     ) -> Self {
         Self {
             bus,
@@ -79,11 +79,10 @@ impl AppState {
         {
             return Ok(Some(c.clone()));
         }
-        let tokens = Arc::clone(&self.tokens);
-        let secret = token.to_owned();
-        let found = tokio::task::spawn_blocking(move || tokens.lookup(&secret))
+        let found = self
+            .tokens
+            .resolve(token)
             .await
-            .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
         if let Some(c) = &found {
             self.known

@@ -177,7 +177,7 @@ impl Platform {
             Arc::new(self.bus()),
             Arc::clone(&self.projector) as Arc<dyn metroplan_projector::ReadSide>,
             Arc::clone(&self.store),
-            Arc::clone(&self.tokens),
+            Arc::clone(&self.tokens) as Arc<dyn metroplan_auth::Tokens>,
         );
         metroplan_gateway::run(listener, state, async move { shutdown.cancelled().await })
             .await

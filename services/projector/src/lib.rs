@@ -16,6 +16,7 @@ use tokio::sync::{RwLock, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 mod model;
+pub mod nats;
 pub mod query;
 pub mod topics;
 pub mod views;

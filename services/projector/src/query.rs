@@ -16,17 +16,42 @@ use crate::{Applied, Projector, ReadModels};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "query", rename_all = "snake_case")]
 pub enum Query {
+    /// The global position the read models reached.
+    Position,
     Plans,
-    PlanTree { plan: String },
-    Dashboard { plan: String },
-    Action { plan: String, action: String },
-    ActionHistory { plan: String, action: String },
-    Tables { plan: String },
-    Table { id: String },
-    Agreements { plan: String },
-    Agreement { id: String },
-    AgreementsByParty { plan: String },
-    AgreementsOfAction { plan: String, action: String },
+    PlanTree {
+        plan: String,
+    },
+    Dashboard {
+        plan: String,
+    },
+    Action {
+        plan: String,
+        action: String,
+    },
+    ActionHistory {
+        plan: String,
+        action: String,
+    },
+    Tables {
+        plan: String,
+    },
+    Table {
+        id: String,
+    },
+    Agreements {
+        plan: String,
+    },
+    Agreement {
+        id: String,
+    },
+    AgreementsByParty {
+        plan: String,
+    },
+    AgreementsOfAction {
+        plan: String,
+        action: String,
+    },
 }
 
 /// Why a query got no answer.
@@ -43,6 +68,7 @@ impl ReadModels {
             serde_json::to_value(v).ok()
         }
         match query {
+            Query::Position => json(self.position()),
             Query::Plans => json(self.plans()),
             Query::PlanTree { plan } => self.plan_tree(plan).and_then(json),
             Query::Dashboard { plan } => self.dashboard(plan).and_then(json),

@@ -1,7 +1,10 @@
 //! Bearer tokens. A token is 32 random bytes, shown once as `mp_<base64url>`; only its
 //! SHA-256 is stored (tokens are random, so a fast hash is enough), with the actor,
-//! organisation and role it stands for. The store is `auth.db` beside the event log: tokens
-//! are credentials, not plan history, so they live outside the event store.
+//! organisation and role it stands for. Tokens are credentials, not plan history, so
+//! they live outside the event store: in `auth.db` beside the SQLite log
+//! ([`TokenStore`]), or in the JetStream key-value bucket `METROPLAN_TOKENS`
+//! ([`KvTokens`], key = the hash in hex) in the distributed deployment. [`Tokens`] is
+//! what the gateway asks.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -20,6 +23,8 @@ pub enum AuthError {
     Store(#[from] rusqlite::Error),
     #[error("actor and organisation must be non-empty")]
     EmptyName,
+    #[error("token bucket failed: {0}")]
+    Nats(String),
 }
 
 /// Tokens of one deployment.
@@ -78,12 +83,7 @@ impl TokenStore {
         if organisation.trim().is_empty() || actor.trim().is_empty() {
             return Err(AuthError::EmptyName);
         }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let secret = format!(
-            "{PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
+        let secret = new_secret();
         let conn = self
             .conn
             .lock()
@@ -139,6 +139,148 @@ impl TokenStore {
 
 fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Where tokens live, as the gateway and the command line see it.
+#[async_trait::async_trait]
+pub trait Tokens: Send + Sync + 'static {
+    /// Creates a token for `actor` of `organisation` with `role`.
+    ///
+    /// # Errors
+    /// Empty names, or a store failure.
+    async fn issue(
+        &self,
+        role: Role,
+        organisation: &str,
+        actor: &str,
+    ) -> Result<IssuedToken, AuthError>;
+
+    /// The caller a presented token stands for; `None` for an unknown token.
+    ///
+    /// # Errors
+    /// A store failure.
+    async fn resolve(&self, secret: &str) -> Result<Option<Caller>, AuthError>;
+}
+
+#[async_trait::async_trait]
+impl Tokens for TokenStore {
+    async fn issue(
+        &self,
+        role: Role,
+        organisation: &str,
+        actor: &str,
+    ) -> Result<IssuedToken, AuthError> {
+        self.create(role, organisation, actor)
+    }
+
+    async fn resolve(&self, secret: &str) -> Result<Option<Caller>, AuthError> {
+        self.lookup(secret)
+    }
+}
+
+/// The bucket that holds tokens in the distributed deployment.
+pub const TOKEN_BUCKET: &str = "METROPLAN_TOKENS";
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredToken {
+    actor: String,
+    organisation: String,
+    role: Role,
+    created_at: String,
+}
+
+/// Tokens in a JetStream key-value bucket (file storage, replicated like the log).
+#[derive(Debug, Clone)]
+pub struct KvTokens {
+    kv: async_nats::jetstream::kv::Store,
+}
+
+impl KvTokens {
+    /// Opens the bucket, creating it with `replicas` copies when missing.
+    ///
+    /// # Errors
+    /// When JetStream refuses.
+    pub async fn open(client: async_nats::Client, replicas: usize) -> Result<Self, AuthError> {
+        let js = async_nats::jetstream::new(client);
+        let kv = match js.get_key_value(TOKEN_BUCKET).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(async_nats::jetstream::kv::Config {
+                    bucket: TOKEN_BUCKET.into(),
+                    description:
+                        "metroplan bearer tokens: sha-256 of the token -> actor, organisation, role"
+                            .into(),
+                    history: 1,
+                    storage: async_nats::jetstream::stream::StorageType::File,
+                    num_replicas: replicas,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| AuthError::Nats(e.to_string()))?,
+        };
+        Ok(Self { kv })
+    }
+}
+
+#[async_trait::async_trait]
+impl Tokens for KvTokens {
+    async fn issue(
+        &self,
+        role: Role,
+        organisation: &str,
+        actor: &str,
+    ) -> Result<IssuedToken, AuthError> {
+        if organisation.trim().is_empty() || actor.trim().is_empty() {
+            return Err(AuthError::EmptyName);
+        }
+        let secret = new_secret();
+        let stored = StoredToken {
+            actor: actor.to_owned(),
+            organisation: organisation.to_owned(),
+            role,
+            created_at: chrono::Utc::now().to_rfc3339(),
+        };
+        let body = serde_json::to_vec(&stored).map_err(|e| AuthError::Nats(e.to_string()))?;
+        self.kv
+            .create(hex::encode(hash(&secret)), body.into())
+            .await
+            .map_err(|e| AuthError::Nats(e.to_string()))?;
+        Ok(IssuedToken {
+            secret,
+            caller: Caller {
+                actor: stored.actor,
+                organisation: stored.organisation,
+                role,
+            },
+        })
+    }
+
+    async fn resolve(&self, secret: &str) -> Result<Option<Caller>, AuthError> {
+        if !secret.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        let entry = self
+            .kv
+            .get(hex::encode(hash(secret)))
+            .await
+            .map_err(|e| AuthError::Nats(e.to_string()))?;
+        Ok(entry
+            .and_then(|bytes| serde_json::from_slice::<StoredToken>(&bytes).ok())
+            .map(|t| Caller {
+                actor: t.actor,
+                organisation: t.organisation,
+                role: t.role,
+            }))
+    }
 }
 
 #[cfg(test)]

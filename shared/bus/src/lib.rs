@@ -1,8 +1,10 @@
 //! How commands travel from the gateway to the services. [`CommandBus`] is the
 //! contract; [`LocalBus`] is the in-process transport of the embedded deployment (a
-//! direct async call per service), and the NATS request-reply transport of the
-//! distributed deployment implements the same trait. Who may send what is decided here,
+//! direct async call per service), and [`nats::NatsBus`], the NATS request-reply
+//! transport of the distributed deployment, implements the same trait. Who may send what is decided here,
 //! once, by [`Command::permits`].
+
+pub mod nats;
 
 use std::sync::Arc;
 
