@@ -150,6 +150,8 @@ enum Outcome {
     Conflict(Option<u64>),
     /// No answer, or one that says nothing about what is stored.
     Unknown(String),
+    /// Not stored, for a passing reason (no stream leader during an election).
+    NotStored(String),
     /// Refused for good (too large, malformed).
     Refused(String),
 }
@@ -250,6 +252,9 @@ impl Inner {
                     }
                     tracing::debug!(%stream, ?sequence, "append raced another write");
                 }
+                Outcome::NotStored(error) => {
+                    tracing::debug!(%stream, %error, "append not taken, retrying");
+                }
                 Outcome::Unknown(error) => {
                     tracing::warn!(%stream, %error, "append unanswered, looking for its events");
                     tokio::time::sleep(pause).await;
@@ -304,7 +309,7 @@ impl Inner {
         let (ack, epoch, recorded) = {
             let mut sequencer = self.sequencer.lock().await;
             if !sequencer.valid {
-                match self.fetch_head().await {
+                match self.guess_head().await {
                     Ok(head) => {
                         sequencer.next = head + 1;
                         sequencer.valid = true;
@@ -427,6 +432,21 @@ impl Inner {
     fn invalidate(&self, sequencer: &mut Sequencer) {
         sequencer.valid = false;
         sequencer.epoch += 1;
+    }
+
+    /// Where the log ends, for predicting positions: any replica's last sequence, never
+    /// below what this store has seen. It answers during a leader election too; a guess
+    /// that is behind is refused by the server, whose error tells the real end.
+    async fn guess_head(&self) -> Result<u64> {
+        let answer = self
+            .direct_get(&crate::direct::Request {
+                last_by_subj: Some(crate::subject::ALL_EVENTS),
+                ..Default::default()
+            })
+            .await?;
+        let replica = answer.messages.first().map_or(0, |m| m.sequence);
+        self.observe(replica);
+        Ok(self.seen())
     }
 
     /// The log's last sequence, from the stream leader.
@@ -563,6 +583,8 @@ fn classify(error: &async_nats::jetstream::context::PublishError) -> Outcome {
         (_, Some(SUBJECT_IN_FLIGHT)) => Outcome::Conflict(None),
         (_, Some(BATCH_HOLDS_A_DUPLICATE)) => Outcome::Duplicate,
         (PublishErrorKind::MaxPayloadExceeded, _) => Outcome::Refused(error.to_string()),
+        // No responders: no stream leader right now (an election); nothing was stored.
+        (PublishErrorKind::StreamNotFound, _) => Outcome::NotStored(error.to_string()),
         // Other refusals (a batch cut by a leader change, JetStream busy) stored nothing;
         // timeouts and lost connections may have: both are looked up and retried.
         _ => Outcome::Unknown(error.to_string()),

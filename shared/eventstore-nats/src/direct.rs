@@ -23,6 +23,8 @@ pub struct Request<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_by_subj: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_by_subj: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_last: Option<[&'a str; 1]>,

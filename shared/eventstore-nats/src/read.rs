@@ -359,7 +359,7 @@ impl Inner {
     }
 
     /// A direct get, retried while no replica answers.
-    async fn direct_get(&self, request: &Request<'_>) -> Result<Answer> {
+    pub(crate) async fn direct_get(&self, request: &Request<'_>) -> Result<Answer> {
         let deadline = Instant::now() + PATIENCE;
         let mut pause = Duration::from_millis(5);
         loop {
