@@ -226,6 +226,7 @@ impl Inner {
             }
             match self.publish(stream, &subject, tip.as_ref(), &events).await {
                 Outcome::Stored(result, new_tip) => {
+                    self.counters.appended();
                     self.observe(result.last_position);
                     self.cache_tip(stream, Some(new_tip));
                     tracing::debug!(
@@ -238,6 +239,7 @@ impl Inner {
                     return Ok(result);
                 }
                 Outcome::Duplicate => {
+                    self.counters.duplicate();
                     if let Some(original) =
                         self.resolve_duplicates(stream, &subject, &events).await?
                     {
@@ -247,15 +249,18 @@ impl Inner {
                     tracing::debug!(%stream, "duplicate ids not found yet");
                 }
                 Outcome::Conflict(sequence) => {
+                    self.counters.refused_by_server();
                     if let Some(sequence) = sequence {
                         self.observe(sequence);
                     }
                     tracing::debug!(%stream, ?sequence, "append raced another write");
                 }
                 Outcome::NotStored(error) => {
+                    self.counters.unanswered();
                     tracing::debug!(%stream, %error, "append not taken, retrying");
                 }
                 Outcome::Unknown(error) => {
+                    self.counters.unanswered();
                     tracing::warn!(%stream, %error, "append unanswered, looking for its events");
                     tokio::time::sleep(pause).await;
                     if let Some(original) = self

@@ -189,6 +189,57 @@ pub fn stream_config(replicas: usize) -> stream::Config {
     }
 }
 
+/// What the write path has met since the store was opened: to watch contention and
+/// failovers, and for tests to see which paths ran.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Appends stored by this store.
+    pub appends: u64,
+    /// Publishes the server refused because the log or the stream had moved on (its
+    /// expected-sequence checks), each followed by a new look at the stream.
+    pub refused_by_server: u64,
+    /// Publishes refused because an event id was already stored (or being stored).
+    pub duplicates: u64,
+    /// Publishes left unanswered (timeout, lost connection) or not taken (no stream
+    /// leader during an election), each retried.
+    pub unanswered: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    appends: AtomicU64,
+    refused_by_server: AtomicU64,
+    duplicates: AtomicU64,
+    unanswered: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> StoreStats {
+        StoreStats {
+            appends: self.appends.load(Ordering::Relaxed),
+            refused_by_server: self.refused_by_server.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            unanswered: self.unanswered.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn appended(&self) {
+        self.appends.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn refused_by_server(&self) {
+        self.refused_by_server.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn unanswered(&self) {
+        self.unanswered.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The JetStream event store. Cheap to clone; clones share one connection.
 #[derive(Clone)]
 pub struct JetStreamStore {
@@ -214,6 +265,7 @@ pub(crate) struct Inner {
     stream_locks: KeyedLocks,
     tips: Mutex<HashMap<String, Tip>>,
     batch_slots: tokio::sync::Semaphore,
+    pub(crate) counters: Counters,
 }
 
 impl JetStreamStore {
@@ -275,8 +327,14 @@ impl JetStreamStore {
                 stream_locks: KeyedLocks::default(),
                 tips: Mutex::new(HashMap::new()),
                 batch_slots: tokio::sync::Semaphore::new(append::MAX_BATCHES_IN_FLIGHT),
+                counters: Counters::default(),
             }),
         })
+    }
+
+    /// What the write path has met so far.
+    pub fn stats(&self) -> StoreStats {
+        self.inner.counters.snapshot()
     }
 
     /// The connection the store uses.

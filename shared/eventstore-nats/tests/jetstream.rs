@@ -235,6 +235,14 @@ async fn a_multi_event_append_is_never_half_visible() {
         refused.len()
     );
     assert!(!refused.is_empty(), "the writers raced");
+    let refused_by_server: u64 = writers.iter().map(|w| w.stats().refused_by_server).sum();
+    println!(
+        "half-visibility: {refused_by_server} publishes refused by the server's expected-sequence checks"
+    );
+    assert!(
+        refused_by_server > 0,
+        "some batches passed the writer's own check and were refused by the server"
+    );
 
     let log = read_everything(&*observer).await;
     assert_log_intact(&log);
@@ -379,6 +387,8 @@ async fn killing_the_stream_leader_mid_load_loses_no_acknowledged_event() {
         .windows(2)
         .find(|w| w[1] - w[0] == longest_gap)
         .map(|w| w[1] - killed_at);
+    let stats = store.stats();
+    println!("leader kill: write path {stats:?}");
     println!(
         "leader kill: killed {leader}; {before} appends acknowledged before the kill, {after} after; \
          longest pause between acknowledgements {longest_gap:?}, writes flowing again {first_after_gap:?} after the kill; \
@@ -442,4 +452,120 @@ fn init_tracing() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// Issue point 7: the events are open to standard tooling. A plain JetStream client
+/// (what the `nats` CLI does) finds a stream's events under its documented subject,
+/// with the envelope in `Metroplan-*` headers and the payload bytes as appended.
+#[tokio::test]
+async fn an_auditor_reads_events_with_plain_jetstream_tools() {
+    let server = NatsServer::start().await.expect("start nats-server");
+    let store = JetStreamStore::connect(&server.client_url(), 1)
+        .await
+        .expect("open the event store");
+    let mut first = event("progress 40%".into());
+    first.metadata.reason = Some("aggiornamento 2022\nseconda riga".into());
+    let events = vec![first, event("progress 60%".into())];
+    let result = store
+        .append(
+            "action:PSM-2021-2023/2.1.1",
+            ExpectedVersion::NoStream,
+            events.clone(),
+        )
+        .await
+        .expect("append");
+
+    let js = async_nats::jetstream::new(store.client().clone());
+    let stream = js.get_stream(STREAM_NAME).await.expect("the stream");
+    let config = &stream.cached_info().config;
+    assert_eq!(config.subjects, ["metroplan.events.>"]);
+    assert!(config.deny_delete && config.deny_purge && config.allow_direct);
+    assert!(config.allow_atomic_publish);
+    assert_eq!(
+        config.storage,
+        async_nats::jetstream::stream::StorageType::File
+    );
+
+    let raw = stream
+        .get_last_raw_message_by_subject("metroplan.events.action.PSM-2021-2023/2%2E1%2E1")
+        .await
+        .expect("the stream's subject");
+    assert_eq!(raw.sequence, result.last_position);
+    assert_eq!(
+        &raw.payload[..],
+        &events[1].payload[..],
+        "the payload as appended"
+    );
+    let header = |name: &str| raw.headers.get(name).map(|v| v.as_str().to_owned());
+    assert_eq!(header("Nats-Msg-Id"), Some(events[1].event_id.to_string()));
+    assert_eq!(
+        header("Metroplan-Stream").as_deref(),
+        Some("action:PSM-2021-2023/2.1.1")
+    );
+    assert_eq!(header("Metroplan-Stream-Version").as_deref(), Some("2"));
+    assert_eq!(
+        header("Metroplan-Event-Type").as_deref(),
+        Some("ActionProgressReported")
+    );
+    assert_eq!(header("Metroplan-Batch").as_deref(), Some("2/2"));
+    assert_eq!(header("Metroplan-Actor").as_deref(), Some("tester"));
+    assert_eq!(
+        header("Metroplan-On-Behalf-Of").as_deref(),
+        Some("Città metropolitana di Torino")
+    );
+    let stored = store
+        .read_stream("action:PSM-2021-2023/2.1.1", 1, 10)
+        .await
+        .expect("read_stream");
+    assert_eq!(header("Metroplan-Hash"), Some(hex::encode(&stored[1].hash)));
+    assert_eq!(
+        stored[0].metadata.reason.as_deref(),
+        Some("aggiornamento 2022\nseconda riga"),
+        "a line break survives its header"
+    );
+    let first_raw = stream
+        .get_raw_message(result.first_position)
+        .await
+        .expect("by position");
+    assert_eq!(
+        first_raw
+            .headers
+            .get("Metroplan-Reason")
+            .map(|v| v.as_str()),
+        Some("aggiornamento 2022%0Aseconda riga")
+    );
+}
+
+/// A stream that would not keep the log (here: messages expire) is refused, not used.
+#[tokio::test]
+async fn a_stream_that_is_not_a_system_of_record_is_refused() {
+    let server = NatsServer::start().await.expect("start nats-server");
+    let js = async_nats::jetstream::new(
+        async_nats::connect(server.client_url())
+            .await
+            .expect("connect"),
+    );
+    js.create_stream(async_nats::jetstream::stream::Config {
+        max_age: Duration::from_secs(3600),
+        ..metroplan_eventstore_nats::stream_config(1)
+    })
+    .await
+    .expect("create a stream with a max age");
+    let err = JetStreamStore::connect(&server.client_url(), 1)
+        .await
+        .expect_err("an expiring stream is refused");
+    assert!(
+        matches!(
+            err,
+            metroplan_eventstore_nats::ConnectError::Config {
+                property: "limits",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = JetStreamStore::connect(&server.client_url(), 3)
+        .await
+        .expect_err("a different replica count is refused");
+    assert!(err.to_string().contains("METROPLAN_EVENTS"), "{err}");
 }
