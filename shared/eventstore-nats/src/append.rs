@@ -192,10 +192,14 @@ impl Inner {
             return Ok(original);
         }
 
-        let (mut tip, mut fresh) = match self.cached_tip(stream) {
-            Some(tip) => (Some(tip), false),
-            None => (self.fetch_tip(&subject).await?, true),
+        // The tip is a hint (cached, or from a replica) until `confirmed` by the leader:
+        // the server checks the expectation anyway, but a refusal is only reported
+        // from the leader's word.
+        let mut tip = match self.cached_tip(stream) {
+            Some(tip) => Some(tip),
+            None => self.replica_tip(&subject, false).await?,
         };
+        let mut confirmed = false;
         let mut pause = FIRST_PAUSE;
         loop {
             if Instant::now() > deadline {
@@ -206,9 +210,19 @@ impl Inner {
             }
             let actual = tip.as_ref().map(|t| t.version);
             if !holds(expected, actual) {
-                if !fresh {
-                    tip = self.fetch_tip(&subject).await?;
-                    fresh = true;
+                if !confirmed {
+                    match self.leader_tip(&subject).await {
+                        Ok(leaders) => {
+                            tip = leaders;
+                            confirmed = true;
+                        }
+                        Err(e) => {
+                            // No leader right now (an election): ask again shortly.
+                            tracing::debug!(%stream, error = %e, "cannot confirm the stream's version yet");
+                            tokio::time::sleep(jitter(pause)).await;
+                            pause = (pause * 2).min(MAX_PAUSE);
+                        }
+                    }
                     continue;
                 }
                 // A late retry of an append that was stored looks like a conflict.
@@ -282,14 +296,14 @@ impl Inner {
             self.cache_tip(stream, None);
             tokio::time::sleep(jitter(pause)).await;
             pause = (pause * 2).min(MAX_PAUSE);
-            tip = match self.fetch_tip(&subject).await {
+            tip = match self.replica_tip(&subject, false).await {
                 Ok(tip) => tip,
                 Err(e) => {
                     tracing::debug!(error = %e, "reading the stream's tip failed");
                     continue;
                 }
             };
-            fresh = true;
+            confirmed = false;
         }
     }
 

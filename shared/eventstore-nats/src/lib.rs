@@ -59,10 +59,13 @@
 //!   `Nats-Batch-Commit`): all stored or none. A single event is a plain publish.
 //!   JetStream takes at most 1000 messages in a batch, so an append holds at most
 //!   [`MAX_EVENTS_PER_APPEND`] events.
-//! - **Optimistic concurrency.** The stream's last message (a direct get of its
-//!   subject) gives its sequence, version and hash; `expected` is checked against it,
-//!   and the server checks it again atomically. A lost race comes back as
-//!   [`StoreError::WrongExpectedVersion`] with the actual version.
+//! - **Optimistic concurrency.** The stream's last message (what the store remembers
+//!   of its own last append there, or a direct get of its subject) gives its sequence,
+//!   version and hash; `expected` is checked against it, and the server checks it again
+//!   atomically through the expectation headers. An expectation that fails is checked
+//!   once more against the stream leader's last message before the store answers
+//!   [`StoreError::WrongExpectedVersion`] with the actual version, so a replica that is
+//!   behind never causes a refusal.
 //! - **Pipelining.** Appends to different streams from one process are sent one after
 //!   the other without waiting for acknowledgements (the predicted position moves on
 //!   at each send); appends to one stream wait for each other in the process. When a

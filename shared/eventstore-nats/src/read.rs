@@ -48,6 +48,17 @@ impl Inner {
     /// The last event of `subject`'s stream, from a replica at least as far as this store
     /// has seen, or from the stream leader.
     pub(crate) async fn fetch_tip(&self, subject: &str) -> Result<Option<Tip>> {
+        self.replica_tip(subject, true).await
+    }
+
+    /// As [`Inner::fetch_tip`]; when `confirm_absence` is false, a replica's "no such
+    /// stream" is believed without asking the leader (a hint for the write path, which
+    /// the server's own check corrects).
+    pub(crate) async fn replica_tip(
+        &self,
+        subject: &str,
+        confirm_absence: bool,
+    ) -> Result<Option<Tip>> {
         let deadline = Instant::now() + PATIENCE;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -60,7 +71,7 @@ impl Inner {
             let seen = self.seen();
             if answer.not_found {
                 // "No message" carries no horizon: only the leader can say so for sure.
-                if seen == 0 {
+                if seen == 0 || !confirm_absence {
                     return Ok(None);
                 }
                 return self.leader_tip(subject).await;
@@ -92,7 +103,7 @@ impl Inner {
     }
 
     /// The last event of `subject` as the stream leader has it.
-    async fn leader_tip(&self, subject: &str) -> Result<Option<Tip>> {
+    pub(crate) async fn leader_tip(&self, subject: &str) -> Result<Option<Tip>> {
         match self.stream.get_last_raw_message_by_subject(subject).await {
             Ok(m) => {
                 self.observe(m.sequence);
