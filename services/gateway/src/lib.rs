@@ -139,9 +139,14 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Spans name the path only: a query string may hold an `access_token`.
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                // A 5xx is logged once where it is handled (the problem mapping), not again here.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
@@ -173,4 +178,30 @@ pub async fn run(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The gateway process of the distributed deployment: commands over the NATS bus,
+/// queries and deltas from a projector over NATS, tokens in the JetStream bucket, the
+/// log (for resuming websocket clients) in JetStream. Serves until `shutdown`.
+///
+/// # Errors
+/// When NATS refuses a subscription or the server fails.
+pub async fn run_nats(
+    client: async_nats::Client,
+    store: Arc<dyn EventStore>,
+    replicas: usize,
+    listener: TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let read = metroplan_projector::nats::RemoteReadSide::connect(client.clone(), shutdown.clone())
+        .await?;
+    let tokens = metroplan_auth::KvTokens::open(client.clone(), replicas).await?;
+    let state = AppState::new(
+        Arc::new(metroplan_bus::nats::NatsBus::new(client)),
+        read,
+        store,
+        Arc::new(tokens),
+    );
+    run(listener, state, async move { shutdown.cancelled().await }).await?;
+    Ok(())
 }

@@ -1,23 +1,36 @@
-//! `metroplan-gateway`: the gateway as its own process, for the distributed deployment.
-//! The NATS transport it will use is not written yet, so for now this binary only
-//! explains itself: the gateway runs inside `metroplan serve`.
+//! `metroplan-gateway`: the HTTP API and live websocket as their own process of the
+//! distributed deployment; stateless, so any number run side by side.
 
 use clap::Parser;
+use metroplan_config::{NatsOptions, init_telemetry, open_jetstream, shutdown_on_signals};
 
-/// The metroplan gateway (HTTP API and live websocket).
-///
-/// In the distributed deployment this process will talk to the other services over
-/// NATS and read the log from NATS JetStream. That transport has not landed yet: until
-/// it does, the gateway runs inside the all-in-one program, `metroplan serve`, which wires
-/// the same library in process.
+/// The metroplan gateway over NATS.
 #[derive(Debug, Parser)]
-#[command(name = "metroplan-gateway", version, about, long_about)]
-struct Cli {}
+#[command(name = "metroplan-gateway", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsOptions,
+    /// Address to listen on.
+    #[arg(long, env = "METROPLAN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
 
-fn main() -> std::process::ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "metroplan-gateway: the NATS transport is not available yet; run the gateway inside `metroplan serve` instead"
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info,tower_http=warn");
+    let cli = Cli::parse();
+    let (client, store) = open_jetstream(&cli.nats, "metroplan-gateway").await?;
+    let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
+    println!(
+        "metroplan-gateway listening on http://{}/",
+        listener.local_addr()?
     );
-    std::process::ExitCode::from(2)
+    metroplan_gateway::run_nats(
+        client,
+        store,
+        cli.nats.replicas,
+        listener,
+        shutdown_on_signals(),
+    )
+    .await
 }

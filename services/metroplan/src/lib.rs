@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub mod bench;
+pub mod distributed;
 
 /// The Torino plan facts shipped with the repository (`data/psm-torino-2021-2023.json`).
 pub const DEMO_PLAN: &str = include_str!("../../../data/psm-torino-2021-2023.json");

@@ -8,8 +8,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use metroplan::{Platform, system_context};
 use metroplan_api::Role;
-use metroplan_config::init_telemetry;
-use tokio_util::sync::CancellationToken;
+use metroplan_config::{init_telemetry, shutdown_on_signals};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,12 +40,24 @@ enum Cmd {
         /// Loads the Torino plan (PSM-2021-2023) and prints an admin token.
         #[arg(long)]
         demo: bool,
+        /// Runs on NATS JetStream (URLs, comma-separated for a cluster) instead of SQLite.
+        #[arg(long, env = "METROPLAN_NATS_URL")]
+        nats: Option<String>,
+        /// Replicas of the event stream when it is created on NATS.
+        #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
+        replicas: usize,
     },
     /// Imports a plan's structure (plan, axes, strategies, actions) from a JSON file.
     Import {
         file: PathBuf,
         #[command(flatten)]
         data: DataDir,
+        /// Imports into the NATS deployment's log instead of the SQLite one.
+        #[arg(long, env = "METROPLAN_NATS_URL")]
+        nats: Option<String>,
+        /// Replicas of the event stream when it is created on NATS.
+        #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
+        replicas: usize,
     },
     /// Prints the event log as JSON lines.
     Events {
@@ -87,6 +98,12 @@ enum TokenCmd {
         actor: Option<String>,
         #[command(flatten)]
         data: DataDir,
+        /// Stores the token in the NATS deployment's bucket instead of `auth.db`.
+        #[arg(long, env = "METROPLAN_NATS_URL")]
+        nats: Option<String>,
+        /// Replicas of the token bucket when it is created on NATS.
+        #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
+        replicas: usize,
     },
 }
 
@@ -112,37 +129,28 @@ fn bar(message: &'static str) -> impl Fn(u64, u64) + Send + Sync {
     }
 }
 
-async fn shutdown_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
-    token.cancel();
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_telemetry("info,tower_http=warn");
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Serve { data, listen, demo } => {
+        Cmd::Serve {
+            nats: Some(urls),
+            listen,
+            demo,
+            replicas,
+            ..
+        } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let nats = metroplan_config::NatsOptions { urls, replicas };
+            metroplan::distributed::serve(&nats, listener, demo, shutdown_on_signals()).await?;
+            Ok(())
+        }
+        Cmd::Serve {
+            data, listen, demo, ..
+        } => {
             let platform = Platform::open(&data.data, &bar("rebuilding read models")).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
@@ -173,22 +181,36 @@ async fn main() -> anyhow::Result<()> {
                 println!("metroplan is serving at http://{addr}/");
             }
             tracing::info!(%addr, data = %data.data.display(), "serving");
-            let shutdown = CancellationToken::new();
-            tokio::spawn(shutdown_signal(shutdown.clone()));
-            platform.serve(listener, shutdown).await
+            platform.serve(listener, shutdown_on_signals()).await
         }
-        Cmd::Import { file, data } => {
+        Cmd::Import {
+            file,
+            data,
+            nats,
+            replicas,
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let import: metroplan_api::plan::PlanImport = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a plan structure", file.display()))?;
-            let platform = Platform::open(&data.data, &|_, _| {}).await?;
             let ctx = system_context(
                 &import.plan.owner.clone(),
                 &format!("import of {}", file.display()),
             );
-            let summary = platform
-                .plan
+            let service = match nats {
+                Some(urls) => {
+                    let nats = metroplan_config::NatsOptions { urls, replicas };
+                    let (_client, store) =
+                        metroplan_config::open_jetstream(&nats, "metroplan-import").await?;
+                    metroplan_plan::PlanService::new(store)
+                }
+                None => {
+                    std::fs::create_dir_all(&data.data)?;
+                    let store = metroplan_eventstore::sqlite::SqliteStore::open_in(&data.data)?;
+                    metroplan_plan::PlanService::new(std::sync::Arc::new(store))
+                }
+            };
+            let summary = service
                 .import(&ctx, import, Some(&bar("importing")))
                 .await
                 .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
@@ -227,12 +249,22 @@ async fn main() -> anyhow::Result<()> {
                     org,
                     actor,
                     data,
+                    nats,
+                    replicas,
                 },
         } => {
-            std::fs::create_dir_all(&data.data)?;
-            let tokens = metroplan_auth::TokenStore::open_in(&data.data)?;
+            use metroplan_auth::Tokens;
             let actor = actor.unwrap_or_else(|| format!("{} of {org}", role.as_str()));
-            let issued = tokens.create(role, &org, &actor)?;
+            let issued = if let Some(urls) = nats {
+                let client = metroplan_config::connect_nats(&urls, "metroplan-token").await?;
+                let tokens = metroplan_auth::KvTokens::open(client.clone(), replicas).await?;
+                let issued = tokens.issue(role, &org, &actor).await?;
+                client.flush().await?;
+                issued
+            } else {
+                std::fs::create_dir_all(&data.data)?;
+                metroplan_auth::TokenStore::open_in(&data.data)?.create(role, &org, &actor)?
+            };
             eprintln!(
                 "token for {actor} ({}, {org}); keep it secret, it is shown only once:",
                 role.as_str()

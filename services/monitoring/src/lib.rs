@@ -9,10 +9,12 @@
 //! - [`MonitoringService`]: the I/O around the decision, called by the gateway in
 //!   `metroplan serve` (and, later, by this crate's binary over NATS).
 
+pub mod nats;
 pub mod plan_facts;
 pub mod progress;
 mod service;
 
+pub use nats::serve_nats;
 pub use plan_facts::{ActionStanding, PlanPeriod};
 pub use progress::{ActionProgress, ReportTarget, decide_report};
 pub use service::MonitoringService;

@@ -1,24 +1,22 @@
-//! `metroplan-monitoring`: the monitoring service as a process of its own, for the
-//! distributed deployment. Until the NATS transport lands the service runs inside
-//! `metroplan serve`; this binary only explains that and exits.
+//! `metroplan-monitoring`: the monitoring service as its own process of the distributed
+//! deployment, serving its commands over NATS with events in JetStream.
 
 use clap::Parser;
+use metroplan_config::{NatsOptions, init_telemetry, open_jetstream, shutdown_on_signals};
 
-/// The monitoring service of metroplan: records the implementation progress of the
-/// plan's actions.
-///
-/// For now the service runs inside the all-in-one `metroplan serve`, which wires it
-/// to the embedded event store and the HTTP gateway. Running it as a separate process
-/// needs the NATS transport of the distributed deployment, which is not there yet.
+/// The metroplan monitoring service over NATS (request-reply on `metroplan.cmd.monitoring`).
 #[derive(Debug, Parser)]
-#[command(name = "metroplan-monitoring", version)]
-struct Cli {}
+#[command(name = "metroplan-monitoring", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsOptions,
+}
 
-fn main() -> std::process::ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "metroplan-monitoring: the standalone service needs the NATS transport, which is not available yet; \
-         run `metroplan serve`, which includes the monitoring service"
-    );
-    std::process::ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info");
+    let cli = Cli::parse();
+    let (client, store) = open_jetstream(&cli.nats, "metroplan-monitoring").await?;
+    metroplan_monitoring::serve_nats(client, store, shutdown_on_signals()).await?;
+    Ok(())
 }

@@ -12,11 +12,13 @@
 
 pub mod agreement;
 mod fields;
+pub mod nats;
 pub mod plan_facts;
 mod service;
 pub mod table;
 
 pub use agreement::Agreement;
+pub use nats::serve_nats;
 pub use plan_facts::{ActionStanding, KnownActions};
 pub use service::PartnershipService;
 pub use table::Table;

@@ -1,24 +1,22 @@
-//! `metroplan-partnership`: the partnership service as a process of its own, for the
-//! distributed deployment. Until the NATS transport lands the service runs inside
-//! `metroplan serve`; this binary only explains that and exits.
+//! `metroplan-partnership`: the partnership service as its own process of the distributed
+//! deployment, serving its commands over NATS with events in JetStream.
 
 use clap::Parser;
+use metroplan_config::{NatsOptions, init_telemetry, open_jetstream, shutdown_on_signals};
 
-/// The partnership service of metroplan: concertation tables (members, meetings,
-/// decisions) and agreements (parties, commitments, signing, amendments).
-///
-/// For now the service runs inside the all-in-one `metroplan serve`, which wires it
-/// to the embedded event store and the HTTP gateway. Running it as a separate process
-/// needs the NATS transport of the distributed deployment, which is not there yet.
+/// The metroplan partnership service over NATS (request-reply on `metroplan.cmd.partnership`).
 #[derive(Debug, Parser)]
-#[command(name = "metroplan-partnership", version)]
-struct Cli {}
+#[command(name = "metroplan-partnership", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsOptions,
+}
 
-fn main() -> std::process::ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "metroplan-partnership: the standalone service needs the NATS transport, which is not available yet; \
-         run `metroplan serve`, which includes the partnership service"
-    );
-    std::process::ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info");
+    let cli = Cli::parse();
+    let (client, store) = open_jetstream(&cli.nats, "metroplan-partnership").await?;
+    metroplan_partnership::serve_nats(client, store, shutdown_on_signals()).await?;
+    Ok(())
 }

@@ -18,10 +18,12 @@ pub mod action;
 pub mod error;
 pub mod import;
 pub mod input;
+pub mod nats;
 pub mod plan;
 pub mod service;
 
 pub use action::{Action, EditDecision};
 pub use error::{DomainError, EditConflict};
+pub use nats::serve_nats;
 pub use plan::Plan;
 pub use service::PlanService;

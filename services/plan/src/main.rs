@@ -1,25 +1,22 @@
-//! `metroplan-plan`: the plan service as its own process, for the distributed
-//! deployment. The NATS transport it will serve commands over is not written yet, so
-//! for now this binary only explains itself: the plan service runs inside
-//! `metroplan serve`.
+//! `metroplan-plan`: the plan service as its own process of the distributed
+//! deployment, serving its commands over NATS with events in JetStream.
 
 use clap::Parser;
+use metroplan_config::{NatsOptions, init_telemetry, open_jetstream, shutdown_on_signals};
 
-/// The metroplan plan service (plans, axes, strategies, actions, revisions).
-///
-/// In the distributed deployment this process will serve the plan service's commands
-/// over NATS request/reply and store events in NATS JetStream. That transport has not
-/// landed yet: until it does, the plan service runs inside the all-in-one program,
-/// `metroplan serve`, which wires the same library in process.
+/// The metroplan plan service over NATS (request-reply on `metroplan.cmd.plan`).
 #[derive(Debug, Parser)]
-#[command(name = "metroplan-plan", version, about, long_about)]
-struct Cli {}
+#[command(name = "metroplan-plan", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsOptions,
+}
 
-fn main() -> std::process::ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "metroplan-plan: the NATS transport is not available yet; \
-         run the plan service inside `metroplan serve` instead"
-    );
-    std::process::ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info");
+    let cli = Cli::parse();
+    let (client, store) = open_jetstream(&cli.nats, "metroplan-plan").await?;
+    metroplan_plan::serve_nats(client, store, shutdown_on_signals()).await?;
+    Ok(())
 }

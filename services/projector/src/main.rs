@@ -1,23 +1,22 @@
-//! `metroplan-projector`: the projector as its own process, for the distributed deployment.
-//! The NATS transport it will use is not written yet, so for now this binary only
-//! explains itself: the projector runs inside `metroplan serve`.
+//! `metroplan-projector`: the read models as their own process of the distributed
+//! deployment, following the JetStream log, answering queries and publishing deltas
+//! over NATS.
 
 use clap::Parser;
+use metroplan_config::{NatsOptions, init_telemetry, open_jetstream, shutdown_on_signals};
 
-/// The metroplan projector (read models and live deltas).
-///
-/// In the distributed deployment this process will talk to the other services over
-/// NATS and read the log from NATS JetStream. That transport has not landed yet: until
-/// it does, the projector runs inside the all-in-one program, `metroplan serve`, which wires
-/// the same library in process.
+/// The metroplan projector over NATS (queries on `metroplan.query`, deltas on `metroplan.live`).
 #[derive(Debug, Parser)]
-#[command(name = "metroplan-projector", version, about, long_about)]
-struct Cli {}
+#[command(name = "metroplan-projector", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsOptions,
+}
 
-fn main() -> std::process::ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "metroplan-projector: the NATS transport is not available yet; run the projector inside `metroplan serve` instead"
-    );
-    std::process::ExitCode::from(2)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_telemetry("info");
+    let cli = Cli::parse();
+    let (client, store) = open_jetstream(&cli.nats, "metroplan-projector").await?;
+    metroplan_projector::nats::run(client, store, shutdown_on_signals()).await
 }

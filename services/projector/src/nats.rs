@@ -264,3 +264,25 @@ impl ReadSide for RemoteReadSide {
         self.connected.load(Ordering::Acquire)
     }
 }
+
+/// The projector process of the distributed deployment: rebuilds from the log, follows
+/// it, answers queries and publishes deltas until `shutdown`.
+///
+/// # Errors
+/// When the log cannot be read or the subscriptions cannot be made.
+pub async fn run(
+    client: async_nats::Client,
+    store: Arc<dyn EventStore>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let projector = Projector::new();
+    let rebuilt = projector.rebuild(store.as_ref(), &|_, _| {}).await?;
+    projector.mark_ready();
+    tracing::info!(position = rebuilt, "read models rebuilt");
+    let follower = tokio::spawn(Arc::clone(&projector).run(Arc::clone(&store), shutdown.clone()));
+    let served = serve(client, Arc::clone(&projector), store, shutdown.clone()).await;
+    shutdown.cancel();
+    follower.await??;
+    served?;
+    Ok(())
+}

@@ -1,5 +1,7 @@
-//! Health checks. `/healthz`: the process answers. `/readyz`: the read models have
-//! caught up with the log as it stood at start-up, and the store answers.
+//! Health checks. `/healthz`: the process answers. `/readyz`: the store answers and the
+//! read side has caught up with the log's head (waiting at most 200 ms).
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,26 +34,29 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "system", security(()),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let position = state.read.position();
     match state.store.head_position().await {
-        Ok(head) if position >= head || state.read.ready() => (
-            StatusCode::OK,
-            axum::Json(Health {
-                status: "ready",
-                position,
-                head,
-            }),
-        ),
-        Ok(head) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(Health {
-                status: "catching_up",
-                position,
-                head,
-            }),
-        ),
+        Ok(head) => {
+            // Ready once the read side answers and has caught up with the log as it is now.
+            let caught_up =
+                state.read.wait_for(head, Duration::from_millis(200)).await && state.read.ready();
+            let position = state.read.position();
+            let (code, status) = if caught_up {
+                (StatusCode::OK, "ready")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "catching_up")
+            };
+            (
+                code,
+                axum::Json(Health {
+                    status,
+                    position,
+                    head,
+                }),
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "store not answering");
+            let position = state.read.position();
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(Health {

@@ -1,170 +1,16 @@
-//! End-to-end: the real platform (SQLite log, services, projector, gateway) on a free
-//! port, driven over HTTP and the websocket as a client would.
+//! The end-to-end suite: each case drives a [`Server`] (either deployment) over HTTP
+//! and the websocket as a client would.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use metroplan::Platform;
-use metroplan_api::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_util::sync::CancellationToken;
 
-const PLAN: &str = "PSM-2021-2023";
-const ORG: &str = "Città metropolitana di Torino";
+use crate::harness::{ORG, PLAN, Server};
 
-fn metroplan_projector_capacity() -> usize {
-    4096
-}
-
-struct Server {
-    base: String,
-    addr: std::net::SocketAddr,
-    http: reqwest::Client,
-    platform: Arc<Platform>,
-    admin: String,
-    editor: String,
-    editor2: String,
-    reporter: String,
-    viewer: String,
-    shutdown: CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Self {
-        Self::start_with(metroplan_projector_capacity()).await
-    }
-
-    async fn start_with(live_capacity: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let platform = Arc::new(
-            Platform::open_with(dir.path(), &|_, _| {}, live_capacity)
-                .await
-                .unwrap(),
-        );
-        let summary = platform.load_demo(&|_, _| {}).await.unwrap();
-        assert!(
-            platform
-                .projector
-                .wait_for(summary.position, Duration::from_secs(10))
-                .await
-        );
-        let token = |role, actor: &str| platform.tokens.create(role, ORG, actor).unwrap().secret;
-        let (admin, editor, editor2, reporter, viewer) = (
-            token(Role::Admin, "admin"),
-            token(Role::Editor, "anna"),
-            token(Role::Editor, "bruno"),
-            token(Role::Reporter, "carla"),
-            token(Role::Viewer, "public"),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let p = Arc::clone(&platform);
-        let s = shutdown.clone();
-        tokio::spawn(async move { p.serve(listener, s).await });
-        Self {
-            base: format!("http://{addr}"),
-            addr,
-            http: reqwest::Client::new(),
-            platform,
-            admin,
-            editor,
-            editor2,
-            reporter,
-            viewer,
-            shutdown,
-            _dir: dir,
-        }
-    }
-
-    async fn get(
-        &self,
-        token: &str,
-        path: &str,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let (status, headers) = (r.status(), r.headers().clone());
-        (status, headers, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn patch(
-        &self,
-        token: &str,
-        path: &str,
-        etag: Option<&str>,
-        body: Value,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .http
-            .patch(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body);
-        if let Some(e) = etag {
-            req = req.header("if-match", e);
-        }
-        let r = req.send().await.unwrap();
-        let (status, headers) = (r.status(), r.headers().clone());
-        (status, headers, r.json().await.unwrap_or(Value::Null))
-    }
-
-    fn auditor(&self) -> String {
-        self.platform
-            .tokens
-            .create(Role::Auditor, "Collegio dei revisori", "auditor")
-            .unwrap()
-            .secret
-    }
-
-    async fn head(&self) -> u64 {
-        metroplan_eventstore::EventStore::head_position(self.platform.store.as_ref())
-            .await
-            .unwrap()
-    }
-
-    async fn ws(
-        &self,
-        token: &str,
-    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
-    {
-        let mut req = format!("ws://{}/api/v1/live", self.addr)
-            .into_client_request()
-            .unwrap();
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        tokio_tungstenite::connect_async(req).await.unwrap().0
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn next_json<S>(ws: &mut S) -> Value
+pub async fn next_json<S>(ws: &mut S) -> Value
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -180,7 +26,7 @@ where
     }
 }
 
-async fn subscribe<S>(ws: &mut S, topics: &[&str], from: Option<u64>) -> Value
+pub async fn subscribe<S>(ws: &mut S, topics: &[&str], from: Option<u64>) -> Value
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
         + futures::Sink<Message>
@@ -200,9 +46,7 @@ where
     }
 }
 
-#[tokio::test]
-async fn the_demo_plan_is_served_with_its_confirmed_structure() {
-    let s = Server::start().await;
+pub async fn the_demo_plan_is_served_with_its_confirmed_structure(s: Server) {
     let (status, _, plans) = s.get(&s.viewer, "/api/v1/plans").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -232,9 +76,7 @@ async fn the_demo_plan_is_served_with_its_confirmed_structure() {
     assert_eq!(tree["rollup"]["status"], "not_started");
 }
 
-#[tokio::test]
-async fn tokens_and_roles_guard_every_route() {
-    let s = Server::start().await;
+pub async fn tokens_and_roles_guard_every_route(s: Server) {
     let r = s
         .http
         .get(format!("{}/api/v1/plans", s.base))
@@ -285,9 +127,7 @@ async fn tokens_and_roles_guard_every_route() {
     assert_eq!(last["on_behalf_of"], ORG);
 }
 
-#[tokio::test]
-async fn progress_reaches_live_subscribers_and_reads_see_it() {
-    let s = Server::start().await;
+pub async fn progress_reaches_live_subscribers_and_reads_see_it(s: Server) {
     let mut ws = s.ws(&s.viewer).await;
     subscribe(
         &mut ws,
@@ -344,9 +184,7 @@ async fn progress_reaches_live_subscribers_and_reads_see_it() {
     assert!(axis2["rollup"]["progress"].as_f64().unwrap() > 0.0);
 }
 
-#[tokio::test]
-async fn a_client_that_reconnects_with_from_misses_nothing() {
-    let s = Server::start().await;
+pub async fn a_client_that_reconnects_with_from_misses_nothing(s: Server) {
     let mut ws = s.ws(&s.viewer).await;
     let ack = subscribe(&mut ws, &[&format!("dashboard:{PLAN}")], None).await;
     let seen = ack["position"].as_u64().unwrap();
@@ -380,9 +218,7 @@ async fn a_client_that_reconnects_with_from_misses_nothing() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_edits_merge_or_conflict_never_overwrite() {
-    let s = Server::start().await;
+pub async fn concurrent_edits_merge_or_conflict_never_overwrite(s: Server) {
     let path = format!("/api/v1/plans/{PLAN}/actions/6.1.3");
     let (_, headers, _) = s.get(&s.viewer, &path).await;
     let base = headers["etag"].to_str().unwrap().to_owned();
@@ -439,9 +275,7 @@ async fn concurrent_edits_merge_or_conflict_never_overwrite() {
     );
 }
 
-#[tokio::test]
-async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing() {
-    let s = Server::start().await;
+pub async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing(s: Server) {
     let before = s.head().await;
     let progress = format!("/api/v1/plans/{PLAN}/actions/2.1.2/progress");
     let cases = [
@@ -539,9 +373,7 @@ async fn bad_input_gets_problem_details_naming_the_field_and_stores_nothing() {
     assert_eq!(s.head().await, head);
 }
 
-#[tokio::test]
-async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions() {
-    let s = Server::start().await;
+pub async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions(s: Server) {
     let (status, drafted) = s
         .post(&s.editor, &format!("/api/v1/plans/{PLAN}/agreements"), json!({"kind": "accordo", "title": "Accordo per il Gran Bosco", "subject": "Co-progettazione del programma di forestazione", "drafted_on": "2022-04-01"}))
         .await;
@@ -630,9 +462,7 @@ async fn agreements_need_two_parties_to_be_signed_and_show_on_their_actions() {
     assert!(!dash["latest"].as_array().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn health_and_openapi_describe_every_route() {
-    let s = Server::start().await;
+pub async fn health_and_openapi_describe_every_route(s: Server) {
     let r = s
         .http
         .get(format!("{}/healthz", s.base))
@@ -679,9 +509,7 @@ async fn health_and_openapi_describe_every_route() {
     let _ = &s.admin;
 }
 
-#[tokio::test]
-async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why() {
-    let s = Server::start().await;
+pub async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why(s: Server) {
     let (status, created) = s
         .post(&s.editor, &format!("/api/v1/plans/{PLAN}/tables"), json!({"name": "Tavolo permanente sulla montagna", "kind": "permanent_mountain", "purpose": "Monitoraggio in itinere"}))
         .await;
@@ -710,7 +538,7 @@ async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why()
         .unwrap();
     let (_, _, history) = s
         .get(
-            &s.auditor(),
+            &s.auditor().await,
             &format!("/api/v1/plans/{PLAN}/actions/2.1.2/history?min_position={position}"),
         )
         .await;
@@ -730,9 +558,7 @@ async fn a_table_meeting_decides_on_actions_and_their_history_says_who_and_why()
     assert_eq!(t["meetings"][0]["decisions"][0]["actions"][0], "2.1.2");
 }
 
-#[tokio::test]
-async fn only_an_admin_adopts_a_revision_which_freezes_a_numbered_version() {
-    let s = Server::start().await;
+pub async fn only_an_admin_adopts_a_revision_which_freezes_a_numbered_version(s: Server) {
     let body = json!({"name": "Aggiornamento 2022", "act": "Deliberazione del Consiglio metropolitano n.71/2022", "adopted_on": "2022-12-22"});
     let (status, _) = s
         .post(
@@ -762,11 +588,11 @@ async fn only_an_admin_adopts_a_revision_which_freezes_a_numbered_version() {
     assert_eq!(plans[0]["revision"], 1);
 }
 
-#[tokio::test]
-async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_in_order() {
-    // A live channel of 8 events and 11 MB of frames: the slow client's socket fills up,
-    // its session falls off the live channel and must resume from the log.
-    let s = Server::start_with(8).await;
+/// Run with a live channel of 8 events: with 11 MB of frames the slow client's socket
+/// fills up, its session falls off the live channel and must resume from the log.
+pub async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_in_order(
+    s: Server,
+) {
     let topic = format!("action:{PLAN}/5.1.1");
     let mut slow = s.ws(&s.viewer).await;
     subscribe(&mut slow, &[&topic], None).await;

@@ -1,0 +1,63 @@
+//! End-to-end tests of both deployments: the suite in [`suite`] runs once against the
+//! embedded platform and once against the distributed one (separate processes over a
+//! 3-node NATS JetStream cluster); [`distributed`] holds what only the distributed
+//! deployment has to prove.
+
+mod distributed;
+mod harness;
+mod suite;
+
+use harness::Server;
+
+/// Distributed deployments are started one at a time: each is a 3-node cluster and
+/// six processes, and the machine has two cores.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
+}
+
+macro_rules! both_deployments {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::suite::$case(crate::Server::embedded().await).await;
+                }
+            )*
+        }
+        mod on_nats {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let _one = crate::one_at_a_time().await;
+                    crate::suite::$case(crate::Server::distributed().await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_deployments!(
+    the_demo_plan_is_served_with_its_confirmed_structure,
+    tokens_and_roles_guard_every_route,
+    progress_reaches_live_subscribers_and_reads_see_it,
+    a_client_that_reconnects_with_from_misses_nothing,
+    concurrent_edits_merge_or_conflict_never_overwrite,
+    bad_input_gets_problem_details_naming_the_field_and_stores_nothing,
+    agreements_need_two_parties_to_be_signed_and_show_on_their_actions,
+    health_and_openapi_describe_every_route,
+    a_table_meeting_decides_on_actions_and_their_history_says_who_and_why,
+    only_an_admin_adopts_a_revision_which_freezes_a_numbered_version,
+);
+
+/// Embedded only: the live channel's capacity is set in process, small on purpose.
+#[tokio::test]
+async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_in_order() {
+    suite::a_slow_client_does_not_hold_back_the_others_and_still_gets_everything_in_order(
+        Server::embedded_with(8).await,
+    )
+    .await;
+}
