@@ -19,7 +19,10 @@ fn compose() -> Value {
 fn option_names(conf: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut section = String::new();
-    for line in conf.lines().map(|l| l.split('#').next().unwrap_or("").trim()) {
+    for line in conf
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+    {
         if let Some(name) = line.strip_suffix('{').map(str::trim) {
             section = format!("{name}.");
         } else if line == "}" {
@@ -37,27 +40,67 @@ fn compose_runs_every_service_over_a_three_node_jetstream_cluster() {
     let services = c["services"].as_mapping().unwrap();
     for node in ["nats-1", "nats-2", "nats-3"] {
         let volumes = services[node]["volumes"].as_sequence().unwrap();
-        assert!(volumes.iter().any(|v| v.as_str().unwrap().starts_with(&format!("./deploy/nats/node-{}.conf", &node[5..]))), "{node}");
+        assert!(
+            volumes.iter().any(|v| v
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("./deploy/nats/node-{}.conf", &node[5..]))),
+            "{node}"
+        );
     }
     let commands: Vec<(String, String)> = services
         .iter()
         .filter_map(|(name, s)| {
-            let command = s.get("command")?.as_sequence()?.first()?.as_str()?.to_owned();
-            command.starts_with("metroplan").then(|| (name.as_str().unwrap().to_owned(), command))
+            let command = s
+                .get("command")?
+                .as_sequence()?
+                .first()?
+                .as_str()?
+                .to_owned();
+            command
+                .starts_with("metroplan")
+                .then(|| (name.as_str().unwrap().to_owned(), command))
         })
         .collect();
-    for binary in ["metroplan-plan", "metroplan-monitoring", "metroplan-partnership", "metroplan-projector"] {
-        assert_eq!(commands.iter().filter(|(_, c)| c == binary).count(), 1, "one {binary}");
+    for binary in [
+        "metroplan-plan",
+        "metroplan-monitoring",
+        "metroplan-partnership",
+        "metroplan-projector",
+    ] {
+        assert_eq!(
+            commands.iter().filter(|(_, c)| c == binary).count(),
+            1,
+            "one {binary}"
+        );
     }
-    assert_eq!(commands.iter().filter(|(_, c)| c == "metroplan-gateway").count(), 2, "two gateways");
+    assert_eq!(
+        commands
+            .iter()
+            .filter(|(_, c)| c == "metroplan-gateway")
+            .count(),
+        2,
+        "two gateways"
+    );
     for (_, binary) in &commands {
         // Every command is a binary this workspace builds (and the tests run).
         crate::harness::bin(binary);
     }
     let env = &c["x-metroplan"]["environment"];
     let urls = env["METROPLAN_NATS_URL"].as_str().unwrap();
-    assert_eq!(metroplan_config_urls(urls), vec!["nats://nats-1:4222", "nats://nats-2:4222", "nats://nats-3:4222"]);
-    assert_eq!(env["METROPLAN_REPLICAS"].as_str(), Some("3"), "the log is replicated on all three nodes");
+    assert_eq!(
+        metroplan_config_urls(urls),
+        vec![
+            "nats://nats-1:4222",
+            "nats://nats-2:4222",
+            "nats://nats-3:4222"
+        ]
+    );
+    assert_eq!(
+        env["METROPLAN_REPLICAS"].as_str(),
+        Some("3"),
+        "the log is replicated on all three nodes"
+    );
 }
 
 fn metroplan_config_urls(urls: &str) -> Vec<&str> {
@@ -67,16 +110,37 @@ fn metroplan_config_urls(urls: &str) -> Vec<&str> {
 #[test]
 fn the_compose_servers_use_the_configuration_the_tests_use() {
     let routes = [6001, 6002, 6003];
-    let tested = NodeConfig { server_name: "metroplan-1", client_port: 4222, store_dir: Path::new("/data"), cluster: Some((6001, &routes)) }.render();
+    let tested = NodeConfig {
+        server_name: "metroplan-1",
+        client_port: 4222,
+        store_dir: Path::new("/data"),
+        cluster: Some((6001, &routes)),
+    }
+    .render();
     let tested_options = option_names(&tested);
     for i in 1..=3 {
-        let conf = std::fs::read_to_string(Path::new(ROOT).join(format!("deploy/nats/node-{i}.conf"))).unwrap();
+        let conf =
+            std::fs::read_to_string(Path::new(ROOT).join(format!("deploy/nats/node-{i}.conf")))
+                .unwrap();
         let options = option_names(&conf);
         for option in &tested_options {
-            assert!(options.contains(option), "node-{i}.conf lacks {option}, which the tests set");
+            assert!(
+                options.contains(option),
+                "node-{i}.conf lacks {option}, which the tests set"
+            );
         }
-        assert!(conf.contains("sync_interval: always"), "node-{i}: fsync on every write");
-        assert!(conf.contains(&format!("name: \"{CLUSTER_NAME}\"")), "node-{i}: the cluster name the tests use");
-        assert_eq!(conf.matches("nats-route://").count(), 3, "node-{i} routes to all three nodes");
+        assert!(
+            conf.contains("sync_interval: always"),
+            "node-{i}: fsync on every write"
+        );
+        assert!(
+            conf.contains(&format!("name: \"{CLUSTER_NAME}\"")),
+            "node-{i}: the cluster name the tests use"
+        );
+        assert_eq!(
+            conf.matches("nats-route://").count(),
+            3,
+            "node-{i} routes to all three nodes"
+        );
     }
 }

@@ -179,3 +179,130 @@ fn strip_position(mut v: Value) -> Value {
     }
     v
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_resume_after_the_stream_leader_is_killed_and_none_acknowledged_is_lost() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let _one = crate::one_at_a_time().await;
+    let mut s = Server::distributed().await;
+    let client = async_nats::connect(s.deployment.as_ref().unwrap().cluster.client_url_list())
+        .await
+        .unwrap();
+    let js = async_nats::jetstream::new(client);
+    let leader = js
+        .get_stream("METROPLAN_EVENTS")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .cluster
+        .clone()
+        .and_then(|c| c.leader)
+        .expect("the stream has a leader");
+    let leader = s
+        .deployment
+        .as_ref()
+        .unwrap()
+        .cluster
+        .index_of(&leader)
+        .expect("the leader is one of ours");
+
+    // A write load: one reporter per action, each reporting again and again; every
+    // acknowledged report is (time, action, position).
+    let acked: Arc<Mutex<Vec<(Instant, String, u64)>>> = Arc::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut load = Vec::new();
+    for (i, action) in ["2.1.1", "2.1.2", "2.1.3", "3.1.1", "3.1.2", "6.1.1"]
+        .into_iter()
+        .enumerate()
+    {
+        let (http, acked, stop) = (s.http.clone(), Arc::clone(&acked), stop.clone());
+        let base = format!("http://{}", s.deployment.as_ref().unwrap().gateways[i % 2]);
+        let token = s.reporter.clone();
+        load.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            // Bounded: at most 400 reports per writer, and it stops when told.
+            while n < 400 && !stop.is_cancelled() {
+                let status = if n == 0 { "started" } else { "in_progress" };
+                let body = json!({"status": status, "progress": n % 100, "note": "", "as_of": "2022-06-30"});
+                let sent = http.post(format!("{base}/api/v1/plans/{PLAN}/actions/{action}/progress")).bearer_auth(&token).json(&body).timeout(Duration::from_secs(20)).send().await;
+                if let Ok(r) = sent {
+                    if r.status().is_success() {
+                        let p = r.json::<Value>().await.unwrap()["position"].as_u64().unwrap();
+                        acked.lock().unwrap().push((Instant::now(), action.to_owned(), p));
+                        n += 1;
+                        continue;
+                    }
+                }
+                // Refused while the cluster elects a leader: try the same report again.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }));
+    }
+    let count = || acked.lock().unwrap().len();
+    while count() < 30 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed_at = Instant::now();
+    s.deployment.as_mut().unwrap().cluster.kill(leader);
+    let before = count();
+    let deadline = killed_at + Duration::from_secs(60);
+    while count() < before + 30 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    for l in load {
+        l.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    // The outage: the longest stretch without an acknowledgement from the kill on (a
+    // reply already in flight at the kill does not hide it).
+    let mut times: Vec<Instant> = acked
+        .iter()
+        .map(|(t, _, _)| *t)
+        .filter(|t| *t > killed_at)
+        .collect();
+    times.sort();
+    assert!(times.len() >= 30, "writes resumed after the kill");
+    let gap = std::iter::once(killed_at)
+        .chain(times.iter().copied())
+        .zip(times.iter().copied())
+        .map(|(a, b)| b.duration_since(a))
+        .max()
+        .unwrap();
+    eprintln!(
+        "longest stretch without an acknowledged write after the leader was killed: {gap:?}; {} reports acknowledged",
+        acked.len()
+    );
+    assert!(gap < Duration::from_secs(10), "writes stopped for {gap:?}");
+
+    // Recovery: the node comes back; every acknowledged report is in the log, where the
+    // command said, on the right action's stream.
+    s.deployment
+        .as_mut()
+        .unwrap()
+        .cluster
+        .restart(leader)
+        .await
+        .unwrap();
+    let mut log = std::collections::HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = s.store.read_all(after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for e in page {
+            log.insert(e.position, e.stream_id);
+        }
+    }
+    for (_, action, position) in &acked {
+        assert_eq!(
+            log.get(position),
+            Some(&metroplan_events::streams::progress(PLAN, action)),
+            "acknowledged report at {position} is in the log"
+        );
+    }
+}
