@@ -7,17 +7,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
-use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{ErrorCode, publish::PublishAck};
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use metroplan_events::{NewEvent, RecordedEvent};
-use metroplan_eventstore::sqlite::GENESIS_HASH;
 use metroplan_eventstore::{AppendResult, ExpectedVersion, Result, StoreError};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::envelope::{self, BatchPart, StoredEvent};
+use crate::envelope::StoredEvent;
+use crate::sender::{Job, Sent};
 use crate::subject::stream_subject;
 use crate::{APPEND_TIMEOUT, DUPLICATE_WINDOW, Inner, MAX_EVENTS_PER_APPEND, backend};
 
@@ -36,12 +34,6 @@ pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// this attempt and reads the log again; bounded overall by [`APPEND_TIMEOUT`].
 const FIRST_PAUSE: Duration = Duration::from_millis(2);
 const MAX_PAUSE: Duration = Duration::from_millis(250);
-
-const EXPECTED_LAST_SEQUENCE: &str = "Nats-Expected-Last-Sequence";
-const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
-const BATCH_ID: &str = "Nats-Batch-Id";
-const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
-const BATCH_COMMIT: &str = "Nats-Batch-Commit";
 
 /// JetStream error codes the write path tells apart.
 const WRONG_LAST_SEQUENCE: ErrorCode = ErrorCode(10071);
@@ -69,25 +61,6 @@ impl Tip {
             hash: event.hash.clone(),
             recorded_at: event.recorded_at,
             stored_at,
-        }
-    }
-}
-
-/// The next position this process will publish at. Invalid after any refused or
-/// unanswered publish, until it is read again from the stream.
-#[derive(Debug)]
-pub(crate) struct Sequencer {
-    next: u64,
-    valid: bool,
-    epoch: u64,
-}
-
-impl Sequencer {
-    pub(crate) fn starting_after(head: u64) -> Self {
-        Self {
-            next: head + 1,
-            valid: true,
-            epoch: 0,
         }
     }
 }
@@ -178,6 +151,7 @@ impl Inner {
                 events.len()
             )));
         }
+        let events: Arc<[NewEvent]> = events.into();
         let subject = stream_subject(stream);
         let _stream_lock = self.stream_locks.lock(stream).await;
         let deadline = Instant::now() + APPEND_TIMEOUT;
@@ -197,7 +171,7 @@ impl Inner {
         // from the leader's word.
         let mut tip = match self.cached_tip(stream) {
             Some(tip) => Some(tip),
-            None => self.replica_tip(&subject, false).await?,
+            None => self.hint_tip(&subject).await?,
         };
         let mut confirmed = false;
         let mut pause = FIRST_PAUSE;
@@ -296,7 +270,7 @@ impl Inner {
             self.cache_tip(stream, None);
             tokio::time::sleep(jitter(pause)).await;
             pause = (pause * 2).min(MAX_PAUSE);
-            tip = match self.replica_tip(&subject, false).await {
+            tip = match self.hint_tip(&subject).await {
                 Ok(tip) => tip,
                 Err(e) => {
                     tracing::debug!(error = %e, "reading the stream's tip failed");
@@ -307,14 +281,15 @@ impl Inner {
         }
     }
 
-    /// Publishes `events` after `tip` at the predicted positions, as one atomic batch
-    /// when there are several.
+    /// Publishes `events` after `tip` at the predicted positions (through the
+    /// [`crate::sender`]), as one atomic batch when there are several, and waits for
+    /// the acknowledgement.
     async fn publish(
         &self,
         stream: &str,
         subject: &str,
         tip: Option<&Tip>,
-        events: &[NewEvent],
+        events: &Arc<[NewEvent]>,
     ) -> Outcome {
         let n = events.len();
         let _slot = if n > 1 {
@@ -325,91 +300,24 @@ impl Inner {
         } else {
             None
         };
-        let (ack, epoch, recorded) = {
-            let mut sequencer = self.sequencer.lock().await;
-            if !sequencer.valid {
-                match self.guess_head().await {
-                    Ok(head) => {
-                        sequencer.next = head + 1;
-                        sequencer.valid = true;
-                    }
-                    Err(e) => return Outcome::Unknown(e.to_string()),
-                }
-            }
-            let first = sequencer.next;
-            let (mut version, mut prev) =
-                tip.map_or((0, GENESIS_HASH.to_vec()), |t| (t.version, t.hash.clone()));
-            let recorded_at = Utc::now();
-            let mut recorded = Vec::with_capacity(n);
-            for (i, new) in events.iter().enumerate() {
-                version += 1;
-                let event =
-                    envelope::record(new, stream, version, first + i as u64, recorded_at, &prev);
-                prev.clone_from(&event.hash);
-                recorded.push(event);
-            }
-            let batch_id = Uuid::now_v7().simple().to_string();
-            let mut ack = None;
-            for (i, event) in recorded.iter().enumerate() {
-                let index = i + 1;
-                let mut headers = envelope::headers(
-                    event,
-                    BatchPart {
-                        index: index as u32,
-                        size: n as u32,
-                    },
-                );
-                if index == 1 {
-                    headers.insert(EXPECTED_LAST_SEQUENCE, (first - 1).to_string());
-                    headers.insert(
-                        EXPECTED_LAST_SUBJECT_SEQUENCE,
-                        tip.map_or(0, |t| t.subject_seq).to_string(),
-                    );
-                }
-                if n > 1 {
-                    headers.insert(BATCH_ID, batch_id.as_str());
-                    headers.insert(BATCH_SEQUENCE, index.to_string());
-                }
-                let payload = Bytes::from(event.payload.clone());
-                if index < n {
-                    if let Err(e) = self
-                        .client
-                        .publish_with_headers(subject.to_owned(), headers, payload)
-                        .await
-                    {
-                        self.invalidate(&mut sequencer);
-                        return Outcome::Unknown(e.to_string());
-                    }
-                    continue;
-                }
-                if n > 1 {
-                    headers.insert(BATCH_COMMIT, "1");
-                }
-                match self
-                    .js
-                    .send_publish(
-                        subject.to_owned(),
-                        PublishMessage::build().headers(headers).payload(payload),
-                    )
-                    .await
-                {
-                    Ok(future) => ack = Some(future),
-                    Err(e) => {
-                        self.invalidate(&mut sequencer);
-                        return match e.kind() {
-                            PublishErrorKind::MaxPayloadExceeded => Outcome::Refused(e.to_string()),
-                            _ => Outcome::Unknown(e.to_string()),
-                        };
-                    }
-                }
-            }
-            sequencer.next += n as u64;
-            let Some(ack) = ack else {
-                return Outcome::Refused("nothing to publish".into());
-            };
-            (ack, sequencer.epoch, recorded)
+        let sent = self
+            .sender
+            .send(Job {
+                stream: stream.to_owned(),
+                subject: subject.to_owned(),
+                tip: tip.cloned(),
+                events: Arc::clone(events),
+            })
+            .await;
+        let (ack, epoch, recorded) = match sent {
+            Sent::InFlight {
+                ack,
+                epoch,
+                recorded,
+            } => (ack, epoch, recorded),
+            Sent::Unknown(e) => return Outcome::Unknown(e),
+            Sent::Refused(e) => return Outcome::Refused(e),
         };
-
         let first = recorded[0].position;
         let last = first + n as u64 - 1;
         let outcome = match ack.await {
@@ -441,31 +349,8 @@ impl Inner {
             }
             Err(e) => classify(&e),
         };
-        let mut sequencer = self.sequencer.lock().await;
-        if sequencer.epoch == epoch {
-            self.invalidate(&mut sequencer);
-        }
+        self.sender.invalidate(epoch);
         outcome
-    }
-
-    fn invalidate(&self, sequencer: &mut Sequencer) {
-        sequencer.valid = false;
-        sequencer.epoch += 1;
-    }
-
-    /// Where the log ends, for predicting positions: any replica's last sequence, never
-    /// below what this store has seen. It answers during a leader election too; a guess
-    /// that is behind is refused by the server, whose error tells the real end.
-    async fn guess_head(&self) -> Result<u64> {
-        let answer = self
-            .direct_get(&crate::direct::Request {
-                last_by_subj: Some(crate::subject::ALL_EVENTS),
-                ..Default::default()
-            })
-            .await?;
-        let replica = answer.messages.first().map_or(0, |m| m.sequence);
-        self.observe(replica);
-        Ok(self.seen())
     }
 
     /// The log's last sequence, from the stream leader.

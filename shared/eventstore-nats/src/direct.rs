@@ -86,6 +86,9 @@ impl Direct {
     pub async fn get(&self, request: &Request<'_>) -> Result<Answer, DirectError> {
         let body = serde_json::to_vec(request).map_err(|e| DirectError::Failed(e.to_string()))?;
         let multi = request.batch.is_some() || request.multi_last.is_some();
+        if !multi {
+            return self.single(body).await;
+        }
         let inbox = self.client.new_inbox();
         let mut replies = self
             .client
@@ -140,6 +143,48 @@ impl Direct {
                 }
             }
         }
+    }
+}
+
+impl Direct {
+    /// A get with one reply, through the connection's shared reply subscription.
+    async fn single(&self, body: Vec<u8>) -> Result<Answer, DirectError> {
+        use async_nats::client::RequestErrorKind;
+        let reply = tokio::time::timeout(
+            self.timeout,
+            self.client
+                .request(self.api_subject.clone(), Bytes::from(body)),
+        )
+        .await
+        .map_err(|_| DirectError::TimedOut)?
+        .map_err(|e| match e.kind() {
+            RequestErrorKind::NoResponders => DirectError::NoResponders,
+            RequestErrorKind::TimedOut => DirectError::TimedOut,
+            _ => DirectError::Failed(e.to_string()),
+        })?;
+        let mut answer = Answer::default();
+        match reply.status {
+            None | Some(StatusCode::OK) => {
+                let headers = reply.headers.unwrap_or_default();
+                let sequence = header_u64(&headers, "Nats-Sequence").ok_or_else(|| {
+                    DirectError::Failed("a direct get reply has no Nats-Sequence".into())
+                })?;
+                answer.messages.push(RawMessage {
+                    sequence,
+                    headers,
+                    payload: reply.payload,
+                });
+            }
+            Some(StatusCode::NOT_FOUND) => answer.not_found = true,
+            Some(StatusCode::NO_RESPONDERS) => return Err(DirectError::NoResponders),
+            Some(status) => {
+                return Err(DirectError::Failed(format!(
+                    "status {status} {}",
+                    reply.description.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(answer)
     }
 }
 

@@ -66,12 +66,13 @@
 //!   once more against the stream leader's last message before the store answers
 //!   [`StoreError::WrongExpectedVersion`] with the actual version, so a replica that is
 //!   behind never causes a refusal.
-//! - **Pipelining.** Appends to different streams from one process are sent one after
-//!   the other without waiting for acknowledgements (the predicted position moves on
-//!   at each send); appends to one stream wait for each other in the process. When a
-//!   prediction fails (another process wrote, or an append was refused), the next
-//!   append reads the log's last sequence again and the refused ones are retried.
-//!   Several processes writing at once stay correct but retry more.
+//! - **Pipelining.** One task per store ([`sender`](crate) module) numbers and sends the
+//!   appends of every caller, one after the other, without waiting for
+//!   acknowledgements (the predicted position moves on at each send); appends to one
+//!   stream wait for each other in the process. When a prediction fails (another
+//!   process wrote, or an append was refused), the next send reads where the log ends
+//!   again and the refused appends are retried. Several processes writing at once stay
+//!   correct but retry more.
 //! - **Idempotency.** Every event carries `Nats-Msg-Id` = its id. Within the duplicate
 //!   window the server refuses a batch holding a stored id; the store then finds the
 //!   stored events (from the time in their UUIDv7 ids) and returns the original
@@ -114,10 +115,11 @@ mod append;
 pub mod direct;
 pub mod envelope;
 mod read;
+mod sender;
 pub mod subject;
 mod subscription;
 
-use append::{KeyedLocks, Sequencer, Tip};
+use append::{KeyedLocks, Tip};
 use direct::Direct;
 
 /// The JetStream stream that holds every event.
@@ -259,12 +261,11 @@ impl std::fmt::Debug for JetStreamStore {
 
 pub(crate) struct Inner {
     client: async_nats::Client,
-    js: jetstream::Context,
     stream: stream::Stream<()>,
     direct: Direct,
     /// The highest position this store knows to be stored (acknowledged or read).
-    seen: AtomicU64,
-    sequencer: tokio::sync::Mutex<Sequencer>,
+    seen: Arc<AtomicU64>,
+    sender: sender::Sender,
     stream_locks: KeyedLocks,
     tips: Mutex<HashMap<String, Tip>>,
     batch_slots: tokio::sync::Semaphore,
@@ -319,14 +320,22 @@ impl JetStreamStore {
             .map_err(|e| ConnectError::Stream(e.to_string()))?;
         let head = info.state.last_sequence;
         tracing::info!(stream = STREAM_NAME, replicas, head, "event store opened");
+        let direct = Direct::new(client.clone(), STREAM_NAME, REQUEST_TIMEOUT);
+        let seen = Arc::new(AtomicU64::new(head));
+        let sender = sender::Sender::start(
+            client.clone(),
+            js.clone(),
+            direct.clone(),
+            Arc::clone(&seen),
+            head,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
-                direct: Direct::new(client.clone(), STREAM_NAME, REQUEST_TIMEOUT),
+                direct,
                 client,
-                js,
                 stream,
-                seen: AtomicU64::new(head),
-                sequencer: tokio::sync::Mutex::new(Sequencer::starting_after(head)),
+                seen,
+                sender,
                 stream_locks: KeyedLocks::default(),
                 tips: Mutex::new(HashMap::new()),
                 batch_slots: tokio::sync::Semaphore::new(append::MAX_BATCHES_IN_FLIGHT),

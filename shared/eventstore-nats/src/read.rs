@@ -48,17 +48,6 @@ impl Inner {
     /// The last event of `subject`'s stream, from a replica at least as far as this store
     /// has seen, or from the stream leader.
     pub(crate) async fn fetch_tip(&self, subject: &str) -> Result<Option<Tip>> {
-        self.replica_tip(subject, true).await
-    }
-
-    /// As [`Inner::fetch_tip`]; when `confirm_absence` is false, a replica's "no such
-    /// stream" is believed without asking the leader (a hint for the write path, which
-    /// the server's own check corrects).
-    pub(crate) async fn replica_tip(
-        &self,
-        subject: &str,
-        confirm_absence: bool,
-    ) -> Result<Option<Tip>> {
         let deadline = Instant::now() + PATIENCE;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -71,7 +60,7 @@ impl Inner {
             let seen = self.seen();
             if answer.not_found {
                 // "No message" carries no horizon: only the leader can say so for sure.
-                if seen == 0 || !confirm_absence {
+                if seen == 0 {
                     return Ok(None);
                 }
                 return self.leader_tip(subject).await;
@@ -100,6 +89,24 @@ impl Inner {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
         }
+    }
+
+    /// A hint of the last event of `subject`'s stream for the write path: whatever one
+    /// replica has (the server checks the expectation built on it).
+    pub(crate) async fn hint_tip(&self, subject: &str) -> Result<Option<Tip>> {
+        let answer = self
+            .direct_get(&Request {
+                last_by_subj: Some(subject),
+                ..Request::default()
+            })
+            .await?;
+        let Some(last) = answer.messages.first() else {
+            return Ok(None);
+        };
+        self.observe(last.sequence);
+        let event = envelope::decode(last.sequence, Some(&last.headers), &last.payload)
+            .map_err(|e| backend("reading a stream's last event", e))?;
+        Ok(Some(Tip::of(&event.event, None)))
     }
 
     /// The last event of `subject` as the stream leader has it.
