@@ -30,10 +30,11 @@ pub(crate) const MAX_CACHED_TIPS: usize = 4096;
 /// stored events are looked for from this long before the time in their id.
 pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(60);
 
-/// Times a lost race or a refused prediction is retried before the append gives up on
-/// this attempt and reads the log again; bounded overall by [`APPEND_TIMEOUT`].
+/// The pause before an append tries again (doubling from the first to the most, with
+/// jitter): short, since the usual cause (a write of another process, an election that
+/// just ended) is over quickly; retries are bounded overall by [`APPEND_TIMEOUT`].
 const FIRST_PAUSE: Duration = Duration::from_millis(2);
-const MAX_PAUSE: Duration = Duration::from_millis(250);
+const MAX_PAUSE: Duration = Duration::from_millis(100);
 
 /// JetStream error codes the write path tells apart.
 const WRONG_LAST_SEQUENCE: ErrorCode = ErrorCode(10071);

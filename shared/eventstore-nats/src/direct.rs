@@ -5,7 +5,7 @@
 //! A replica may lag behind the leader by a few writes, and the server this targets has
 //! no "minimum last sequence" guard on direct gets. So every answer says how far its
 //! replica had got (the `Nats-UpTo-Sequence` of a `multi_last` get, or the last
-//! sequence of a batch that reached the end), and the store ([`crate::read`]) retries a
+//! sequence of a batch that reached the end), and the store's read path retries a
 //! read whose replica is behind what it has already seen.
 
 use std::time::Duration;

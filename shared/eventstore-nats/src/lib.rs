@@ -66,7 +66,7 @@
 //!   once more against the stream leader's last message before the store answers
 //!   [`StoreError::WrongExpectedVersion`] with the actual version, so a replica that is
 //!   behind never causes a refusal.
-//! - **Pipelining.** One task per store ([`sender`](crate) module) numbers and sends the
+//! - **Pipelining.** One task per store (its `sender` module) numbers and sends the
 //!   appends of every caller, one after the other, without waiting for
 //!   acknowledgements (the predicted position moves on at each send); appends to one
 //!   stream wait for each other in the process. When a prediction fails (another

@@ -300,6 +300,20 @@ async fn killing_the_stream_leader_mid_load_loses_no_acknowledged_event() {
             .expect("open the event store"),
     );
 
+    // A subscriber from the start, through the kill and the restart.
+    let subscriber = {
+        let mut sub = store.subscribe_all(0);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            while let Some(next) = sub.next().await {
+                if tx.send(next.expect("subscription event")).is_err() {
+                    return;
+                }
+            }
+        });
+        (task, rx)
+    };
+
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
@@ -435,6 +449,19 @@ async fn killing_the_stream_leader_mid_load_loses_no_acknowledged_event() {
         "leader kill: log of {} events intact after restarting {leader}",
         log.len()
     );
+
+    // The subscriber delivered the whole log, in order, once, across the failover.
+    let (task, mut rx) = subscriber;
+    let mut seen: Vec<RecordedEvent> = Vec::with_capacity(log.len());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while seen.len() < log.len() && Instant::now() < deadline {
+        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            seen.push(e);
+        }
+    }
+    task.abort();
+    assert_eq!(seen.len(), log.len(), "the subscriber caught up");
+    assert!(seen == log, "the subscriber saw the log as it is");
 }
 
 /// Every batch tag's parts are all there, in order (batches of one stream may
