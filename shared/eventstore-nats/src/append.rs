@@ -240,7 +240,7 @@ impl Inner {
                 Outcome::Conflict(sequence) => {
                     self.counters.refused_by_server();
                     if let Some(sequence) = sequence {
-                        self.observe(sequence);
+                        self.sender.report_head(sequence);
                     }
                     tracing::debug!(%stream, ?sequence, "append raced another write");
                 }

@@ -74,6 +74,10 @@ struct Prediction {
     next: u64,
     valid: bool,
     epoch: u64,
+    /// The log's end as a refusal reported it, for the next guess. Not trusted further:
+    /// in a cluster it counts writes proposed but not yet committed, which a leader
+    /// change can drop.
+    reported_head: Option<u64>,
 }
 
 /// The handle appenders use.
@@ -96,6 +100,7 @@ impl Sender {
             next: head + 1,
             valid: true,
             epoch: 0,
+            reported_head: None,
         }));
         let task = Task {
             client,
@@ -116,6 +121,15 @@ impl Sender {
         }
         sent.await
             .unwrap_or_else(|_| Sent::Unknown("the event store's sender stopped".into()))
+    }
+
+    /// The log's end as the server reported it when it refused a publish: the next
+    /// guess starts there (if it is beyond what replicas show).
+    pub(crate) fn report_head(&self, head: u64) {
+        self.prediction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reported_head = Some(head);
     }
 
     /// After a publish of `epoch` that did not store its events: later predictions are
@@ -259,6 +273,7 @@ impl Task {
             .prediction
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let head = head.max(p.reported_head.take().unwrap_or(0));
         p.next = head + 1;
         p.valid = true;
         Ok((p.next, p.epoch))
@@ -285,8 +300,9 @@ impl Task {
     }
 
     /// Where the log ends: any replica's last sequence, never below what this store has
-    /// seen. It answers during a leader election too; a guess that is behind is refused
-    /// by the server, whose error tells the real end.
+    /// seen stored. It answers during a leader election too; a guess that is behind is
+    /// refused by the server, whose error tells the end it expected
+    /// ([`Sender::report_head`]).
     async fn guess_head(&self) -> Result<u64, String> {
         let deadline = Instant::now() + HEAD_PATIENCE;
         let mut pause = Duration::from_millis(5);
