@@ -508,21 +508,66 @@ async fn a_revision_freezes_the_plan_as_of_the_head_position() {
 }
 
 #[test]
-fn the_binary_explains_that_the_service_runs_inside_metroplan_serve() {
+fn the_binary_needs_to_know_where_nats_is() {
     let bin = env!("CARGO_BIN_EXE_metroplan-plan");
-    let help = std::process::Command::new(bin)
-        .arg("--help")
+    let run = std::process::Command::new(bin)
+        .env_remove("METROPLAN_NATS_URL")
         .output()
         .unwrap();
-    assert!(help.status.success());
-    let text = String::from_utf8_lossy(&help.stdout);
-    assert!(
-        text.contains("metroplan serve") && text.contains("NATS"),
-        "{text}"
-    );
-    let run = std::process::Command::new(bin).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("metroplan serve"));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--nats"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_plan_commands_over_nats_into_jetstream() {
+    use metroplan_bus::CommandBus;
+
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = metroplan_nats_testkit::NatsServer::start().await.unwrap();
+    let _service = Kill(
+        std::process::Command::new(env!("CARGO_BIN_EXE_metroplan-plan"))
+            .env("METROPLAN_NATS_URL", server.client_url())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let client = async_nats::connect(server.client_url()).await.unwrap();
+    let bus = metroplan_bus::nats::NatsBus::new(client.clone());
+    let command = || {
+        metroplan_bus::Command::Plan(PlanCommand::CreatePlan {
+            body: serde_json::from_value(serde_json::json!({
+                "code": "PSM-2021-2023", "title": "Torino Metropoli aumentata",
+                "owner": "Città metropolitana di Torino", "period_from": "2021-01-01", "period_to": "2023-12-31"
+            }))
+            .unwrap(),
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let outcome = loop {
+        match bus.dispatch(ctx("anna"), command()).await {
+            Err(ApiError::Unavailable { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert_eq!(outcome.events, vec!["PlanCreated"]);
+    let store = metroplan_eventstore_nats::JetStreamStore::with_client(client, 1)
+        .await
+        .unwrap();
+    let stored = store
+        .read_stream("plan:PSM-2021-2023", 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].event_type, "PlanCreated");
+    assert_eq!(stored[0].position, outcome.position);
 }
 
 #[test]
