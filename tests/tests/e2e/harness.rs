@@ -130,7 +130,40 @@ impl Server {
                 .await
                 .unwrap(),
         );
-        Self::with(addr, store, tokens, Some(deployment), Box::new(())).await
+        let mut server = Self::with(addr, store, tokens, Some(deployment), Box::new(())).await;
+        // The viewer's token comes from the command line, as an operator would make it.
+        let out = Command::new(bin("metroplan"))
+            .args([
+                "token",
+                "create",
+                "--role",
+                "viewer",
+                "--org",
+                ORG,
+                "--actor",
+                "public",
+                "--replicas",
+                "3",
+            ])
+            .env(
+                "METROPLAN_NATS_URL",
+                server.deployment.as_ref().unwrap().cluster.client_urls(),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "token create --nats: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        server.viewer = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_owned();
+        server
     }
 
     async fn with(
