@@ -10,22 +10,52 @@
 //!    progress report being accepted (the service answered through the in-process bus,
 //!    the event durable) to each client receiving its frame; the command's own latency
 //!    is printed beside it.
+//! 4. `jetstream`, the distributed deployment, on real `nats-server`s started for the
+//!    run (`metroplan-nats-testkit`: file storage, `sync_interval: always`), a single
+//!    node (R1) and a 3-node cluster (R3):
+//!    - appends through [`JetStreamStore`] at 1, 16 and 256 concurrent writers, each
+//!      waiting for its own single-event append (200-byte payloads, 16 events a stream,
+//!      as in 1.), beside raw async-nats publishes of the same payloads and envelope
+//!      headers to a plain stream with the same configuration on the same servers, each
+//!      publish awaiting its PubAck (stored and fsynced on the replicas). The raw
+//!      messages are made before the clock starts; the store adds, per append, the
+//!      expected-sequence headers and the server's checks of them, the hash chain, the
+//!      predicted position (one sender task numbers every append), a per-stream lock,
+//!      and a direct get for each new stream. Both paths run in rounds of four legs
+//!      (raw, store, store, raw; two rounds in a full run) so that a drift of the shared
+//!      machine falls on both, and each path's client connects to its own stream's
+//!      leader, so both have the same topology (client, leader, two followers). The CPU
+//!      time of this process and of the servers per event is printed beside each line
+//!      (from `/proc`): on two cores, the client's CPU is taken from the servers';
+//!    - the end-to-end latency of a progress report over HTTP (gateway, NATS
+//!      request-reply, monitoring service, JetStream append, reply), sent one after the
+//!      other, with every service in this process as `metroplan serve --nats` runs
+//!      them, beside the same request to the embedded deployment (SQLite, in-process
+//!      bus) in the same run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use async_nats::jetstream;
+use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use metroplan_api::Role;
 use metroplan_api::monitoring::{MonitoringCommand, ReportProgress};
 use metroplan_bus::{Command, CommandBus};
-use metroplan_events::{EventMetadata, EventPayload, NewEvent, pb};
+use metroplan_events::{EventMetadata, EventPayload, NewEvent, RecordedEvent, pb};
 use metroplan_eventstore::sqlite::SqliteStore;
 use metroplan_eventstore::{EventStore, ExpectedVersion, bench as store_bench};
+use metroplan_eventstore_nats::envelope::{self, BatchPart};
+use metroplan_eventstore_nats::{
+    JetStreamStore, REQUEST_TIMEOUT, STREAM_NAME, stream_config, subject,
+};
+use metroplan_nats_testkit::{NatsCluster, NatsServer};
 use metroplan_projector::Projector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::Platform;
 
@@ -71,6 +101,9 @@ pub async fn run(quick: bool, only: &[String]) -> anyhow::Result<()> {
             if quick { 20 } else { 100 },
         )
         .await?;
+    }
+    if wanted("jetstream") {
+        jetstream(&mut rows, quick).await?;
     }
     println!();
     println!("| benchmark | measured | raw baseline (same run) | ratio | target |");
@@ -369,4 +402,688 @@ async fn delivery(rows: &mut Vec<Row>, clients: usize, reports: usize) -> anyhow
         target: "p99 < 10 ms".into(),
     });
     Ok(())
+}
+
+// --- jetstream: the distributed deployment ---------------------------------------------
+
+/// Payload bytes of every benchmark event, as in the SQLite benchmark.
+const PAYLOAD_LEN: usize = 200;
+
+/// Events per aggregate stream, as in `metroplan_eventstore::bench`.
+const EVENTS_PER_STREAM: usize = 16;
+
+/// The plain stream of the raw baseline: the event store's configuration under another
+/// name and subjects (`metroplan.rawlog` is as long as `metroplan.events`, so the
+/// subjects are as long as the store's).
+const RAW_STREAM: &str = "BENCH_RAW_PUBLISH";
+const RAW_SUBJECT_PREFIX: &str = "metroplan.rawlog";
+
+/// The servers of one deployment, killed when dropped.
+enum Servers {
+    Single(NatsServer),
+    Cluster(NatsCluster),
+}
+
+impl Servers {
+    async fn start(replicas: usize) -> anyhow::Result<Self> {
+        eprintln!("starting nats-server ({replicas} node(s))...");
+        Ok(if replicas == 1 {
+            Self::Single(NatsServer::start().await?)
+        } else {
+            Self::Cluster(NatsCluster::start(replicas).await?)
+        })
+    }
+
+    fn replicas(&self) -> usize {
+        match self {
+            Self::Single(_) => 1,
+            Self::Cluster(c) => c.len(),
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Single(_) => "single node (R1)",
+            Self::Cluster(_) => "3-node cluster (R3)",
+        }
+    }
+
+    fn urls(&self) -> String {
+        match self {
+            Self::Single(s) => s.client_url(),
+            Self::Cluster(c) => c.client_urls(),
+        }
+    }
+
+    /// The client URL of the node leading `stream` (waiting for an election if need be).
+    async fn leader_url(&self, js: &jetstream::Context, stream: &str) -> anyhow::Result<String> {
+        let cluster = match self {
+            Self::Single(s) => return Ok(s.client_url()),
+            Self::Cluster(c) => c,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let leader = js
+                .get_stream(stream)
+                .await
+                .ok()
+                .and_then(|s| s.cached_info().cluster.clone())
+                .and_then(|c| c.leader)
+                .and_then(|name| cluster.index_of(&name));
+            if let Some(i) = leader {
+                return Ok(cluster.client_url(i));
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "stream {stream} has no leader after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// CPU time used so far by this process and by its children (the nats-servers), from
+/// `/proc` (Linux; zero elsewhere): where the time goes on a small machine.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    client: f64,
+    servers: f64,
+}
+
+impl Cpu {
+    fn now() -> Self {
+        let me = std::process::id();
+        let mut cpu = Self {
+            client: proc_cpu("self").map_or(0.0, |(_, secs)| secs),
+            servers: 0.0,
+        };
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                if let Some((ppid, secs)) = proc_cpu(pid)
+                    && ppid == me
+                {
+                    cpu.servers += secs;
+                }
+            }
+        }
+        cpu
+    }
+
+    fn since(self, start: Self) -> Self {
+        Self {
+            client: self.client - start.client,
+            servers: self.servers - start.servers,
+        }
+    }
+}
+
+/// The parent and the user + system CPU seconds of `/proc/<pid>/stat`.
+fn proc_cpu(pid: &str) -> Option<(u32, f64)> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn parse_stat(stat: &str) -> Option<(u32, f64)> {
+    // After the command's closing parenthesis: state, ppid, ... utime (14th), stime.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    let ppid = fields.get(1)?.parse().ok()?;
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // /proc counts in USER_HZ, 100 on Linux.
+    #[allow(clippy::cast_precision_loss)]
+    Some((ppid, ticks as f64 / 100.0))
+}
+
+/// When a measurement started.
+struct Clock {
+    at: Instant,
+    cpu: Cpu,
+}
+
+impl Clock {
+    fn start() -> Self {
+        let cpu = Cpu::now();
+        Self {
+            at: Instant::now(),
+            cpu,
+        }
+    }
+}
+
+/// Appends or publishes measured one by one.
+#[derive(Default)]
+struct Timed {
+    events: usize,
+    elapsed: Duration,
+    /// Sorted.
+    latencies: Vec<Duration>,
+    cpu: Cpu,
+}
+
+impl Timed {
+    fn new(clock: &Clock, mut latencies: Vec<Duration>) -> Self {
+        let elapsed = clock.at.elapsed();
+        latencies.sort();
+        Self {
+            events: latencies.len(),
+            elapsed,
+            latencies,
+            cpu: Cpu::now().since(clock.cpu),
+        }
+    }
+
+    fn add(&mut self, other: Self) {
+        self.events += other.events;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self.cpu.client += other.cpu.client;
+        self.cpu.servers += other.cpu.servers;
+    }
+
+    fn rate(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let events = self.events as f64;
+        events / self.elapsed.as_secs_f64()
+    }
+
+    fn latency(&self) -> String {
+        let ms = |p| percentile(&self.latencies, p).as_secs_f64() * 1e3;
+        format!("p50 {:.2} ms, p99 {:.2} ms", ms(0.5), ms(0.99))
+    }
+
+    /// CPU microseconds per event, in this process and in the servers.
+    fn cpu_per_event(&self) -> String {
+        #[allow(clippy::cast_precision_loss)]
+        let per = |secs: f64| secs * 1e6 / self.events as f64;
+        format!(
+            "cpu/event: client {:.0} µs, servers {:.0} µs",
+            per(self.cpu.client),
+            per(self.cpu.servers)
+        )
+    }
+}
+
+async fn jetstream(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    // (writers, events of each path); a round is four legs: raw, store, store, raw
+    let (loads, rounds): (&[(usize, usize)], usize) = if quick {
+        (&[(1, 200), (16, 1_600), (256, 5_120)], 1)
+    } else {
+        (&[(1, 2_000), (16, 16_000), (256, 51_200)], 2)
+    };
+    let reports = if quick { 50 } else { 500 };
+    for replicas in [1, 3] {
+        let servers = Servers::start(replicas).await?;
+        jetstream_appends(rows, &servers, loads, rounds).await?;
+    }
+    eprintln!("end-to-end command latency, embedded deployment...");
+    let embedded = embedded_command_latency(reports).await?;
+    eprintln!(
+        "embedded: {} reports, {}",
+        embedded.events,
+        embedded.latency()
+    );
+    for replicas in [1, 3] {
+        // Fresh servers: the log holds the demo plan only, as after `serve --nats --demo`.
+        let servers = Servers::start(replicas).await?;
+        eprintln!(
+            "end-to-end command latency, distributed deployment, {}...",
+            servers.label()
+        );
+        let nats = nats_command_latency(&servers, reports).await?;
+        eprintln!(
+            "{}: {} reports, {}",
+            servers.label(),
+            nats.events,
+            nats.latency()
+        );
+        rows.push(Row {
+            name: format!(
+                "progress report over HTTP, distributed deployment, {}: gateway → NATS → monitoring → JetStream, {reports} sequential",
+                servers.label()
+            ),
+            measured: nats.latency(),
+            baseline: format!("embedded deployment (SQLite, in-process bus): {}", embedded.latency()),
+            ratio: format!(
+                "{:.1} (p50)",
+                percentile(&nats.latencies, 0.5).as_secs_f64()
+                    / percentile(&embedded.latencies, 0.5).as_secs_f64()
+            ),
+            target: "-".into(),
+        });
+    }
+    Ok(())
+}
+
+async fn connect(urls: &str) -> anyhow::Result<async_nats::Client> {
+    let addrs = metroplan_config::split_urls(urls);
+    async_nats::ConnectOptions::new()
+        .name("metroplan-bench")
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .connect(addrs.as_slice())
+        .await
+        .with_context(|| format!("connecting to nats at {urls}"))
+}
+
+fn js_context(client: async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new()
+        .timeout(REQUEST_TIMEOUT)
+        .build(client)
+}
+
+/// The event store's stream configuration, under the raw baseline's name and subjects.
+fn raw_stream_config(replicas: usize) -> async_nats::jetstream::stream::Config {
+    let mut config = stream_config(replicas);
+    config.name = RAW_STREAM.to_owned();
+    config.subjects = vec![format!("{RAW_SUBJECT_PREFIX}.>")];
+    config.description = Some("metroplan bench: raw publish baseline".to_owned());
+    config
+}
+
+async fn jetstream_appends(
+    rows: &mut Vec<Row>,
+    servers: &Servers,
+    loads: &[(usize, usize)],
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let replicas = servers.replicas();
+    let label = servers.label();
+    // Both streams exist (the store creates its own) before the measuring clients
+    // connect to their leaders.
+    let setup = connect(&servers.urls()).await?;
+    drop(JetStreamStore::with_client(setup.clone(), replicas).await?);
+    let setup_js = js_context(setup.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Err(e) = setup_js
+        .get_or_create_stream(raw_stream_config(replicas))
+        .await
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "creating stream {RAW_STREAM}: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let store_client = connect(&servers.leader_url(&setup_js, STREAM_NAME).await?).await?;
+    let raw_client = connect(&servers.leader_url(&setup_js, RAW_STREAM).await?).await?;
+    drop(setup_js);
+    setup.drain().await.ok();
+    let store = JetStreamStore::with_client(store_client.clone(), replicas).await?;
+    let shared: Arc<dyn EventStore> = Arc::new(store.clone());
+    let raw_js = js_context(raw_client.clone());
+    let payload = payload_bytes(PAYLOAD_LEN);
+    // Untimed warm-up of both paths.
+    store_appends(&shared, 16, 8, &payload).await?;
+    raw_publishes(&raw_js, 16, 8, &payload).await?;
+    for &(writers, events) in loads {
+        let per_leg = (events / writers / (2 * rounds)).max(1);
+        let before = store.stats();
+        let (mut ours, mut raw) = (Timed::default(), Timed::default());
+        for _ in 0..rounds {
+            raw.add(raw_publishes(&raw_js, writers, per_leg, &payload).await?);
+            ours.add(store_appends(&shared, writers, per_leg, &payload).await?);
+            ours.add(store_appends(&shared, writers, per_leg, &payload).await?);
+            raw.add(raw_publishes(&raw_js, writers, per_leg, &payload).await?);
+        }
+        let after = store.stats();
+        let refused = after.refused_by_server - before.refused_by_server;
+        let unanswered = after.unanswered - before.unanswered;
+        eprintln!(
+            "jetstream appends, {label}, {writers} writers: store {} events, {:.0} events/s, {}, {}; raw {} messages, {:.0} msgs/s, {}, {}; refused by the server {refused}, unanswered {unanswered}",
+            ours.events,
+            ours.rate(),
+            ours.latency(),
+            ours.cpu_per_event(),
+            raw.events,
+            raw.rate(),
+            raw.latency(),
+            raw.cpu_per_event(),
+        );
+        let retried = if refused + unanswered > 0 {
+            format!(" ({refused} refused, {unanswered} unanswered, retried)")
+        } else {
+            String::new()
+        };
+        rows.push(Row {
+            name: format!(
+                "JetStream appends, {label}, {writers} writer(s), {PAYLOAD_LEN}-byte events"
+            ),
+            measured: format!("{:.0} events/s; {}{retried}", ours.rate(), ours.latency()),
+            baseline: format!(
+                "{:.0} msgs/s; {} (async-nats publish, PubAck awaited)",
+                raw.rate(),
+                raw.latency()
+            ),
+            ratio: format!("{:.2}", ours.rate() / raw.rate()),
+            target: "≥ 0.8 of raw".into(),
+        });
+    }
+    drop(shared);
+    drop(store);
+    store_client.drain().await.ok();
+    raw_client.drain().await.ok();
+    Ok(())
+}
+
+fn bench_metadata() -> EventMetadata {
+    EventMetadata {
+        actor: "bench".into(),
+        on_behalf_of: "metroplan".into(),
+        reason: None,
+        correlation_id: Some(Uuid::now_v7()),
+        causation_id: None,
+    }
+}
+
+/// Deterministic, not compressible by a run of one byte (as the SQLite benchmark's).
+fn payload_bytes(len: usize) -> Vec<u8> {
+    #[allow(clippy::cast_possible_truncation)]
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8)
+        .collect()
+}
+
+fn bench_stream(run: &str, writer: usize, i: usize) -> String {
+    format!("bench:{run}/w{writer}-s{}", i / EVENTS_PER_STREAM)
+}
+
+/// Waits for every task and gathers their latencies.
+async fn gather(
+    mut tasks: tokio::task::JoinSet<anyhow::Result<Vec<Duration>>>,
+    clock: &Clock,
+) -> anyhow::Result<Timed> {
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.context("bench writer task failed")??);
+    }
+    Ok(Timed::new(clock, latencies))
+}
+
+/// `writers` tasks, each appending `per_writer` single-event batches to its own streams
+/// through `store` (as `metroplan_eventstore::bench::append_throughput`, with each
+/// append timed).
+async fn store_appends(
+    store: &Arc<dyn EventStore>,
+    writers: usize,
+    per_writer: usize,
+    payload: &[u8],
+) -> anyhow::Result<Timed> {
+    let run = Uuid::now_v7().simple().to_string();
+    let clock = Clock::start();
+    let mut tasks = tokio::task::JoinSet::new();
+    for writer in 0..writers {
+        let (store, payload, run) = (Arc::clone(store), payload.to_vec(), run.clone());
+        tasks.spawn(async move {
+            let metadata = bench_metadata();
+            let mut latencies = Vec::with_capacity(per_writer);
+            for i in 0..per_writer {
+                let stream = bench_stream(&run, writer, i);
+                let version = (i % EVENTS_PER_STREAM) as u64;
+                let expected = if version == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(version)
+                };
+                let event = NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: "BenchEventAppended".into(),
+                    schema_version: 1,
+                    payload: payload.clone(),
+                    metadata: metadata.clone(),
+                };
+                let sent = Instant::now();
+                store
+                    .append(&stream, expected, vec![event])
+                    .await
+                    .with_context(|| format!("appending to {stream}"))?;
+                latencies.push(sent.elapsed());
+            }
+            Ok(latencies)
+        });
+    }
+    gather(tasks, &clock).await
+}
+
+/// The raw baseline: `writers` tasks, each publishing `per_writer` messages to its own
+/// subjects (one per stream of [`store_appends`]) with the envelope headers the store
+/// would write (made before the clock starts), awaiting each PubAck before the next.
+async fn raw_publishes(
+    js: &jetstream::Context,
+    writers: usize,
+    per_writer: usize,
+    payload: &[u8],
+) -> anyhow::Result<Timed> {
+    let run = Uuid::now_v7().simple().to_string();
+    let payload = Bytes::copy_from_slice(payload);
+    let metadata = bench_metadata();
+    let messages: Vec<Vec<(String, async_nats::HeaderMap)>> = (0..writers)
+        .map(|writer| {
+            (0..per_writer)
+                .map(|i| {
+                    let stream = bench_stream(&run, writer, i);
+                    let subject = subject::stream_subject(&stream).replacen(
+                        subject::SUBJECT_PREFIX,
+                        RAW_SUBJECT_PREFIX,
+                        1,
+                    );
+                    let event_id = Uuid::now_v7();
+                    let event = RecordedEvent {
+                        event_id,
+                        stream_id: stream,
+                        stream_version: (i % EVENTS_PER_STREAM) as u64 + 1,
+                        position: 0,
+                        event_type: "BenchEventAppended".into(),
+                        schema_version: 1,
+                        recorded_at: chrono::Utc::now(),
+                        metadata: metadata.clone(),
+                        payload: Vec::new(),
+                        hash: [event_id.as_bytes().as_slice(); 2].concat(),
+                    };
+                    let headers = envelope::headers(&event, BatchPart { index: 1, size: 1 });
+                    (subject, headers)
+                })
+                .collect()
+        })
+        .collect();
+    let clock = Clock::start();
+    let mut tasks = tokio::task::JoinSet::new();
+    for messages in messages {
+        let (js, payload) = (js.clone(), payload.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(messages.len());
+            for (subject, headers) in messages {
+                let sent = Instant::now();
+                let ack = js
+                    .publish_with_headers(subject, headers, payload.clone())
+                    .await
+                    .context("raw publish")?;
+                ack.await.context("raw publish acknowledgement")?;
+                latencies.push(sent.elapsed());
+            }
+            Ok(latencies)
+        });
+    }
+    gather(tasks, &clock).await
+}
+
+/// The progress reports of the end-to-end benchmark, against a gateway at `base`: the
+/// first one starts the action (retried while the services come up), ten more warm up,
+/// then `reports` are timed one after the other, each until its answer is read.
+async fn time_reports(base: &str, token: &str, reports: usize) -> anyhow::Result<Timed> {
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1/plans/PSM-2021-2023/actions/2.1.1/progress");
+    let report = |status: &'static str, progress: usize| {
+        http.post(&url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "status": status,
+                "progress": progress,
+                "note": "bench",
+                "as_of": "2023-01-01",
+            }))
+            .send()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match report("started", 0).await {
+            Ok(r) if r.status().is_success() => break,
+            Ok(r) if r.status().is_server_error() && Instant::now() < deadline => {}
+            Ok(r) => {
+                let status = r.status();
+                anyhow::bail!(
+                    "the first progress report was refused: {status} {}",
+                    r.text().await.unwrap_or_default()
+                );
+            }
+            Err(_) if Instant::now() < deadline => {}
+            Err(e) => return Err(e).context("the first progress report"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut latencies = Vec::with_capacity(reports);
+    let clock = Clock::start();
+    for i in 0..10 + reports {
+        let sent = Instant::now();
+        let r = report("in_progress", i % 100)
+            .await
+            .context("progress report")?;
+        let status = r.status();
+        let body = r.bytes().await.context("progress report answer")?;
+        anyhow::ensure!(
+            status.is_success(),
+            "progress report refused: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        if i >= 10 {
+            latencies.push(sent.elapsed());
+        }
+    }
+    Ok(Timed::new(&clock, latencies))
+}
+
+async fn embedded_command_latency(reports: usize) -> anyhow::Result<Timed> {
+    let dir = tempfile::tempdir()?;
+    let platform = Arc::new(Platform::open(dir.path(), &|_, _| {}).await?);
+    platform.load_demo(&|_, _| {}).await?;
+    let token = platform
+        .tokens
+        .create(Role::Admin, "Città metropolitana di Torino", "bench")?
+        .secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let server = {
+        let (p, s) = (Arc::clone(&platform), shutdown.clone());
+        tokio::spawn(async move { p.serve(listener, s).await })
+    };
+    let timed = time_reports(&base, &token, reports).await;
+    shutdown.cancel();
+    let _ = server.await;
+    timed
+}
+
+/// The distributed deployment in this process, wired as `distributed::serve` wires it.
+async fn nats_command_latency(servers: &Servers, reports: usize) -> anyhow::Result<Timed> {
+    let nats = metroplan_config::NatsOptions {
+        urls: servers.urls(),
+        replicas: servers.replicas(),
+    };
+    let (client, store) = metroplan_config::open_jetstream(&nats, "metroplan-bench").await?;
+    let shutdown = CancellationToken::new();
+    let mut tasks: tokio::task::JoinSet<(&'static str, anyhow::Result<()>)> =
+        tokio::task::JoinSet::new();
+    let (c, s, x) = (client.clone(), Arc::clone(&store), shutdown.clone());
+    tasks.spawn(async move {
+        (
+            "plan",
+            metroplan_plan::serve_nats(c, s, x)
+                .await
+                .map_err(Into::into),
+        )
+    });
+    let (c, s, x) = (client.clone(), Arc::clone(&store), shutdown.clone());
+    tasks.spawn(async move {
+        (
+            "monitoring",
+            metroplan_monitoring::serve_nats(c, s, x)
+                .await
+                .map_err(Into::into),
+        )
+    });
+    let (c, s, x) = (client.clone(), Arc::clone(&store), shutdown.clone());
+    tasks.spawn(async move {
+        (
+            "partnership",
+            metroplan_partnership::serve_nats(c, s, x)
+                .await
+                .map_err(Into::into),
+        )
+    });
+    let (c, s, x) = (client.clone(), Arc::clone(&store), shutdown.clone());
+    tasks.spawn(async move { ("projector", metroplan_projector::nats::run(c, s, x).await) });
+    let demo =
+        crate::distributed::load_demo(client.clone(), Arc::clone(&store), nats.replicas).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (c, s, x, r) = (
+        client.clone(),
+        Arc::clone(&store),
+        shutdown.clone(),
+        nats.replicas,
+    );
+    tasks.spawn(async move {
+        (
+            "gateway",
+            metroplan_gateway::run_nats(c, s, r, listener, x).await,
+        )
+    });
+    let timed = time_reports(&base, &demo.admin_token, reports).await;
+    shutdown.cancel();
+    let mut failures = Vec::new();
+    while let Ok(Some(done)) =
+        tokio::time::timeout(Duration::from_secs(10), tasks.join_next()).await
+    {
+        match done {
+            Ok((_, Ok(()))) => {}
+            Ok((name, Err(e))) => failures.push(format!("{name} failed: {e}")),
+            Err(e) => failures.push(format!("a task panicked: {e}")),
+        }
+    }
+    tasks.abort_all();
+    drop(store);
+    client.drain().await.ok();
+    match timed {
+        Err(e) if !failures.is_empty() => Err(e.context(failures.join("; "))),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proc_stat_line_gives_the_parent_and_the_cpu_seconds() {
+        // The command may hold spaces and parentheses; utime 150 and stime 50 ticks.
+        let line =
+            "4242 (nats (x) server) S 17 4242 4242 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 9 0";
+        assert_eq!(parse_stat(line), Some((17, 2.0)));
+        assert_eq!(parse_stat("4242 (cut"), None);
+    }
+
+    #[test]
+    fn percentiles_pick_from_the_sorted_latencies() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 0.5), Duration::from_millis(51));
+        assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 0.99), Duration::ZERO);
+    }
 }
