@@ -31,7 +31,9 @@
 //!      request-reply, monitoring service, JetStream append, reply), sent one after the
 //!      other, with every service in this process as `metroplan serve --nats` runs
 //!      them, beside the same request to the embedded deployment (SQLite, in-process
-//!      bus) in the same run.
+//!      bus) in the same run. Every report goes to the same action, whose history grows
+//!      by one event a report and is read whole by every command (no snapshots), so the
+//!      medians of the first and the last tenth of the reports are printed too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -566,6 +568,8 @@ struct Timed {
     /// Sorted.
     latencies: Vec<Duration>,
     cpu: Cpu,
+    /// Medians of the first and the last `n` in the order sent, and `n`.
+    trend: Option<(Duration, Duration, usize)>,
 }
 
 impl Timed {
@@ -577,6 +581,7 @@ impl Timed {
             elapsed,
             latencies,
             cpu: Cpu::now().since(clock.cpu),
+            trend: None,
         }
     }
 
@@ -598,6 +603,20 @@ impl Timed {
     fn latency(&self) -> String {
         let ms = |p| percentile(&self.latencies, p).as_secs_f64() * 1e3;
         format!("p50 {:.2} ms, p99 {:.2} ms", ms(0.5), ms(0.99))
+    }
+
+    /// [`Timed::latency`] and the medians of the first and last reports.
+    fn latency_trend(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        match self.trend {
+            Some((first, last, n)) => format!(
+                "{} (p50 of the first {n}: {:.2} ms, of the last {n}: {:.2} ms)",
+                self.latency(),
+                ms(first),
+                ms(last)
+            ),
+            None => self.latency(),
+        }
     }
 
     /// CPU microseconds per event, in this process and in the servers.
@@ -629,7 +648,7 @@ async fn jetstream(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     eprintln!(
         "embedded: {} reports, {}",
         embedded.events,
-        embedded.latency()
+        embedded.latency_trend()
     );
     for replicas in [1, 3] {
         // Fresh servers: the log holds the demo plan only, as after `serve --nats --demo`.
@@ -643,15 +662,15 @@ async fn jetstream(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             "{}: {} reports, {}",
             servers.label(),
             nats.events,
-            nats.latency()
+            nats.latency_trend()
         );
         rows.push(Row {
             name: format!(
-                "progress report over HTTP, distributed deployment, {}: gateway → NATS → monitoring → JetStream, {reports} sequential",
+                "progress report over HTTP, distributed deployment, {}: gateway → NATS → monitoring → JetStream, {reports} sequential reports on one action",
                 servers.label()
             ),
-            measured: nats.latency(),
-            baseline: format!("embedded deployment (SQLite, in-process bus): {}", embedded.latency()),
+            measured: nats.latency_trend(),
+            baseline: format!("embedded deployment (SQLite, in-process bus): {}", embedded.latency_trend()),
             ratio: format!(
                 "{:.1} (p50)",
                 percentile(&nats.latencies, 0.5).as_secs_f64()
@@ -765,6 +784,27 @@ async fn jetstream_appends(
             ratio: format!("{:.2}", ours.rate() / raw.rate()),
             target: "≥ 0.8 of raw".into(),
         });
+    }
+    if std::env::var("METROPLAN_BENCH_EXPERIMENT").is_ok() {
+        let stream = raw_js.get_stream_no_info(RAW_STREAM).await?;
+        let (writers, per_leg) = (256, 50);
+        let mut results: Vec<Timed> = (0..4).map(|_| Timed::default()).collect();
+        for round in 0..2 {
+            for v in 0..4u8 {
+                let v = if round == 1 { 3 - v } else { v };
+                let t = raw_variant(&raw_js, &stream, writers, per_leg, &payload, v).await?;
+                results[v as usize].add(t);
+            }
+            ours_once(&shared, writers, per_leg, &payload).await?;
+        }
+        for (v, t) in results.iter().enumerate() {
+            eprintln!(
+                "EXPERIMENT {label} variant {v}: {:.0} msgs/s, {}, {}",
+                t.rate(),
+                t.latency(),
+                t.cpu_per_event()
+            );
+        }
     }
     drop(shared);
     drop(store);
@@ -966,7 +1006,23 @@ async fn time_reports(base: &str, token: &str, reports: usize) -> anyhow::Result
             latencies.push(sent.elapsed());
         }
     }
-    Ok(Timed::new(&clock, latencies))
+    // The action's history grows by one event a report and every command reads it
+    // whole: the medians of the first and the last tenth show what that costs.
+    let tenth = (latencies.len() / 10).max(1);
+    let median = |part: &[Duration]| {
+        let mut part = part.to_vec();
+        part.sort();
+        percentile(&part, 0.5)
+    };
+    let trend = (
+        median(&latencies[..tenth]),
+        median(&latencies[latencies.len() - tenth..]),
+        tenth,
+    );
+    Ok(Timed {
+        trend: Some(trend),
+        ..Timed::new(&clock, latencies)
+    })
 }
 
 async fn embedded_command_latency(reports: usize) -> anyhow::Result<Timed> {
@@ -1064,6 +1120,96 @@ async fn nats_command_latency(servers: &Servers, reports: usize) -> anyhow::Resu
         Err(e) if !failures.is_empty() => Err(e.context(failures.join("; "))),
         other => other,
     }
+}
+
+async fn ours_once(
+    store: &Arc<dyn EventStore>,
+    writers: usize,
+    per_writer: usize,
+    payload: &[u8],
+) -> anyhow::Result<()> {
+    let t = store_appends(store, writers, per_writer, payload).await?;
+    eprintln!(
+        "EXPERIMENT store: {:.0} events/s, {}, {}",
+        t.rate(),
+        t.latency(),
+        t.cpu_per_event()
+    );
+    Ok(())
+}
+
+async fn raw_variant(
+    js: &jetstream::Context,
+    stream: &async_nats::jetstream::stream::Stream<()>,
+    writers: usize,
+    per_writer: usize,
+    payload: &[u8],
+    variant: u8,
+) -> anyhow::Result<Timed> {
+    let run = Uuid::now_v7().simple().to_string();
+    let payload = Bytes::copy_from_slice(payload);
+    let metadata = bench_metadata();
+    let messages: Vec<Vec<(String, async_nats::HeaderMap)>> = (0..writers)
+        .map(|writer| {
+            (0..per_writer)
+                .map(|i| {
+                    let stream = bench_stream(&run, writer, i);
+                    let subject = subject::stream_subject(&stream).replacen(
+                        subject::SUBJECT_PREFIX,
+                        RAW_SUBJECT_PREFIX,
+                        1,
+                    );
+                    let event_id = Uuid::now_v7();
+                    let event = RecordedEvent {
+                        event_id,
+                        stream_id: stream,
+                        stream_version: (i % EVENTS_PER_STREAM) as u64 + 1,
+                        position: 0,
+                        event_type: "BenchEventAppended".into(),
+                        schema_version: 1,
+                        recorded_at: chrono::Utc::now(),
+                        metadata: metadata.clone(),
+                        payload: Vec::new(),
+                        hash: [event_id.as_bytes().as_slice(); 2].concat(),
+                    };
+                    (
+                        subject,
+                        envelope::headers(&event, BatchPart { index: 1, size: 1 }),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let clock = Clock::start();
+    let mut tasks = tokio::task::JoinSet::new();
+    for messages in messages {
+        let (js, payload, stream) = (js.clone(), payload.clone(), stream.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(messages.len());
+            let mut last: u64 = 0;
+            for (i, (subject, mut headers)) in messages.into_iter().enumerate() {
+                let sent = Instant::now();
+                let first = i % EVENTS_PER_STREAM == 0;
+                if first {
+                    last = 0;
+                }
+                if first && variant & 2 != 0 {
+                    let _ = stream.direct_get_last_for_subject(subject.clone()).await;
+                }
+                if variant & 1 != 0 {
+                    headers.insert("Nats-Expected-Last-Subject-Sequence", last.to_string());
+                }
+                let ack = js
+                    .publish_with_headers(subject, headers, payload.clone())
+                    .await
+                    .context("raw publish")?;
+                last = ack.await.context("raw ack")?.sequence;
+                latencies.push(sent.elapsed());
+            }
+            Ok(latencies)
+        });
+    }
+    gather(tasks, &clock).await
 }
 
 #[cfg(test)]

@@ -243,11 +243,10 @@ impl ReadSide for RemoteReadSide {
             tokio::select! {
                 _ = rx.changed() => {}
                 () = step => {
-                    if let Ok(a) = self.request(&Query::Position).await {
-                        if a.position >= position {
+                    if let Ok(a) = self.request(&Query::Position).await
+                        && a.position >= position {
                             return true;
                         }
-                    }
                 }
             }
             if tokio::time::Instant::now() >= deadline {

@@ -102,17 +102,6 @@ pub enum ConfigError {
     Connect(String),
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn urls_split_on_commas() {
-        assert_eq!(
-            super::split_urls(" nats://a:1, ,nats://b:2 "),
-            vec!["nats://a:1", "nats://b:2"]
-        );
-    }
-}
-
 /// A token cancelled at Ctrl-C or SIGTERM, so a process drains and stops.
 pub fn shutdown_on_signals() -> tokio_util::sync::CancellationToken {
     let token = tokio_util::sync::CancellationToken::new();
@@ -159,4 +148,15 @@ pub async fn open_jetstream(
         metroplan_eventstore_nats::JetStreamStore::with_client(client.clone(), nats.replicas)
             .await?;
     Ok((client, std::sync::Arc::new(store)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_split_on_commas() {
+        assert_eq!(
+            super::split_urls(" nats://a:1, ,nats://b:2 "),
+            vec!["nats://a:1", "nats://b:2"]
+        );
+    }
 }

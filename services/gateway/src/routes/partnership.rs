@@ -51,7 +51,7 @@ async fn list_tables(
     Path(plan): Path<String>,
 ) -> Answer {
     Ok(json(
-        found(&s, Query::Tables { plan: plan.clone() }, || String::new()).await?,
+        found(&s, Query::Tables { plan: plan.clone() }, String::new).await?,
     ))
 }
 
@@ -212,7 +212,7 @@ async fn agreements_of_action(
                 plan: plan.clone(),
                 action: action.clone(),
             },
-            || String::new(),
+            String::new,
         )
         .await?,
     ))

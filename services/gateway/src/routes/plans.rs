@@ -46,7 +46,7 @@ fn plan_cmd(c: PlanCommand) -> Command {
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans", params(Consistency),
     responses((status = 200, body = [PlanSummary])))]
 async fn list_plans(State(s): State<AppState>, _auth: Auth, _c: Consistency) -> Answer {
-    Ok(json(found(&s, Query::Plans, || String::new()).await?))
+    Ok(json(found(&s, Query::Plans, String::new).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans", request_body = CreatePlan,
