@@ -229,14 +229,13 @@ async fn commands_resume_after_the_stream_leader_is_killed_and_none_acknowledged
                 let status = if n == 0 { "started" } else { "in_progress" };
                 let body = json!({"status": status, "progress": n % 100, "note": "", "as_of": "2022-06-30"});
                 let sent = http.post(format!("{base}/api/v1/plans/{PLAN}/actions/{action}/progress")).bearer_auth(&token).json(&body).timeout(Duration::from_secs(20)).send().await;
-                if let Ok(r) = sent {
-                    if r.status().is_success() {
+                if let Ok(r) = sent
+                    && r.status().is_success() {
                         let p = r.json::<Value>().await.unwrap()["position"].as_u64().unwrap();
                         acked.lock().unwrap().push((Instant::now(), action.to_owned(), p));
                         n += 1;
                         continue;
                     }
-                }
                 // Refused while the cluster elects a leader: try the same report again.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
