@@ -785,27 +785,6 @@ async fn jetstream_appends(
             target: "≥ 0.8 of raw".into(),
         });
     }
-    if std::env::var("METROPLAN_BENCH_EXPERIMENT").is_ok() {
-        let stream = raw_js.get_stream_no_info(RAW_STREAM).await?;
-        let (writers, per_leg) = (256, 50);
-        let mut results: Vec<Timed> = (0..4).map(|_| Timed::default()).collect();
-        for round in 0..2 {
-            for v in 0..4u8 {
-                let v = if round == 1 { 3 - v } else { v };
-                let t = raw_variant(&raw_js, &stream, writers, per_leg, &payload, v).await?;
-                results[v as usize].add(t);
-            }
-            ours_once(&shared, writers, per_leg, &payload).await?;
-        }
-        for (v, t) in results.iter().enumerate() {
-            eprintln!(
-                "EXPERIMENT {label} variant {v}: {:.0} msgs/s, {}, {}",
-                t.rate(),
-                t.latency(),
-                t.cpu_per_event()
-            );
-        }
-    }
     drop(shared);
     drop(store);
     store_client.drain().await.ok();
@@ -1120,96 +1099,6 @@ async fn nats_command_latency(servers: &Servers, reports: usize) -> anyhow::Resu
         Err(e) if !failures.is_empty() => Err(e.context(failures.join("; "))),
         other => other,
     }
-}
-
-async fn ours_once(
-    store: &Arc<dyn EventStore>,
-    writers: usize,
-    per_writer: usize,
-    payload: &[u8],
-) -> anyhow::Result<()> {
-    let t = store_appends(store, writers, per_writer, payload).await?;
-    eprintln!(
-        "EXPERIMENT store: {:.0} events/s, {}, {}",
-        t.rate(),
-        t.latency(),
-        t.cpu_per_event()
-    );
-    Ok(())
-}
-
-async fn raw_variant(
-    js: &jetstream::Context,
-    stream: &async_nats::jetstream::stream::Stream<()>,
-    writers: usize,
-    per_writer: usize,
-    payload: &[u8],
-    variant: u8,
-) -> anyhow::Result<Timed> {
-    let run = Uuid::now_v7().simple().to_string();
-    let payload = Bytes::copy_from_slice(payload);
-    let metadata = bench_metadata();
-    let messages: Vec<Vec<(String, async_nats::HeaderMap)>> = (0..writers)
-        .map(|writer| {
-            (0..per_writer)
-                .map(|i| {
-                    let stream = bench_stream(&run, writer, i);
-                    let subject = subject::stream_subject(&stream).replacen(
-                        subject::SUBJECT_PREFIX,
-                        RAW_SUBJECT_PREFIX,
-                        1,
-                    );
-                    let event_id = Uuid::now_v7();
-                    let event = RecordedEvent {
-                        event_id,
-                        stream_id: stream,
-                        stream_version: (i % EVENTS_PER_STREAM) as u64 + 1,
-                        position: 0,
-                        event_type: "BenchEventAppended".into(),
-                        schema_version: 1,
-                        recorded_at: chrono::Utc::now(),
-                        metadata: metadata.clone(),
-                        payload: Vec::new(),
-                        hash: [event_id.as_bytes().as_slice(); 2].concat(),
-                    };
-                    (
-                        subject,
-                        envelope::headers(&event, BatchPart { index: 1, size: 1 }),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    let clock = Clock::start();
-    let mut tasks = tokio::task::JoinSet::new();
-    for messages in messages {
-        let (js, payload, stream) = (js.clone(), payload.clone(), stream.clone());
-        tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(messages.len());
-            let mut last: u64 = 0;
-            for (i, (subject, mut headers)) in messages.into_iter().enumerate() {
-                let sent = Instant::now();
-                let first = i % EVENTS_PER_STREAM == 0;
-                if first {
-                    last = 0;
-                }
-                if first && variant & 2 != 0 {
-                    let _ = stream.direct_get_last_for_subject(subject.clone()).await;
-                }
-                if variant & 1 != 0 {
-                    headers.insert("Nats-Expected-Last-Subject-Sequence", last.to_string());
-                }
-                let ack = js
-                    .publish_with_headers(subject, headers, payload.clone())
-                    .await
-                    .context("raw publish")?;
-                last = ack.await.context("raw ack")?.sequence;
-                latencies.push(sent.elapsed());
-            }
-            Ok(latencies)
-        });
-    }
-    gather(tasks, &clock).await
 }
 
 #[cfg(test)]
