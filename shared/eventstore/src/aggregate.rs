@@ -97,14 +97,22 @@ where
         } else {
             ExpectedVersion::Exact(version)
         };
+        let new_ids: Vec<uuid::Uuid> = new.iter().map(|n| n.event_id).collect();
         match store.append(stream, expected, new).await {
             Ok(append) => {
                 let event_types = events.iter().map(EventPayload::event_type).collect();
                 // Apply locally so the caller sees the state its command produced.
-                let mut v = version;
-                for e in &events {
-                    v += 1;
-                    let recorded = metadata_only(stream, v, metadata);
+                // Apply locally with the positions the store assigned, so the state's
+                // positions are those of the log, not of the state before the append.
+                for (i, (e, new)) in events.iter().zip(&new_ids).enumerate() {
+                    let i = i as u64;
+                    let recorded = as_recorded(
+                        stream,
+                        version + 1 + i,
+                        append.first_position + i,
+                        *new,
+                        metadata,
+                    );
                     state.evolve(e, &recorded);
                 }
                 return Ok(Executed {
@@ -121,16 +129,20 @@ where
     }
 }
 
-fn metadata_only(
+/// The envelope of an event just appended, as far as the writer knows it (the stored
+/// time and hash are the store's; evolve uses neither).
+fn as_recorded(
     stream: &str,
     version: u64,
+    position: u64,
+    event_id: uuid::Uuid,
     metadata: &EventMetadata,
 ) -> metroplan_events::RecordedEvent {
     metroplan_events::RecordedEvent {
-        event_id: uuid::Uuid::nil(),
+        event_id,
         stream_id: stream.to_owned(),
         stream_version: version,
-        position: 0,
+        position,
         event_type: String::new(),
         schema_version: 0,
         recorded_at: chrono::Utc::now(),
