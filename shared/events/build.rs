@@ -1,6 +1,11 @@
 //! Compiles every `.proto` file under `proto/` with protox (pure Rust, no system
 //! `protoc`) and generates prost types that also derive serde, so the same types are
 //! the stored payloads, the JSON of the API and the live deltas.
+//!
+//! The compiled descriptors are also written to `OUT_DIR/metroplan.fds.bin` (an encoded
+//! `FileDescriptorSet`), exposed as `metroplan_events::FILE_DESCRIPTOR_SET`, so that the
+//! golden tests enumerate the event types from the protos themselves.
+use prost::Message;
 use std::path::{Path, PathBuf};
 
 fn protos(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -24,6 +29,9 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
     }
     let descriptors = protox::compile(&files, [&root]).expect("proto files compile");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("metroplan.fds.bin"), descriptors.encode_to_vec())
+        .expect("OUT_DIR is writable");
     let mut config = prost_build::Config::new();
     config
         .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
@@ -33,7 +41,6 @@ fn main() {
         .compile_fds(descriptors)
         .expect("prost generates the Rust types");
     // A package without messages yet still gets its (empty) module.
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     for package in ["metroplan.events.v1.rs", "metroplan.live.v1.rs"] {
         let file = out.join(package);
         if !file.exists() {

@@ -5,6 +5,10 @@
 //!
 //! The event type is the `oneof` variant's name; a wrapper with no variant set (which a
 //! service never writes) reports `ProgressEventEmpty` rather than panic.
+//!
+//! Each impl is where its family's schema evolves: a version bump sets `SCHEMA_VERSION`
+//! and registers the reader of the old version in `UPCASTERS` (see
+//! [`upcast`](crate::upcast)); both are at their defaults (version 1, none) today.
 
 use crate::EventPayload;
 use crate::pb::{ActionProgressReported, ProgressEvent, progress_event};

@@ -7,6 +7,10 @@
 //! The event type is the `oneof` variant's name; a wrapper with no variant set (which a
 //! service never writes) reports `TableEventEmpty` / `AgreementEventEmpty` rather than
 //! panic. Each event message also converts into its wrapper with `From`.
+//!
+//! Each impl is where its family's schema evolves: a version bump sets `SCHEMA_VERSION`
+//! and registers the reader of the old version in `UPCASTERS` (see
+//! [`upcast`](crate::upcast)); both are at their defaults (version 1, none) today.
 
 use crate::EventPayload;
 use crate::pb::{AgreementEvent, TableEvent, agreement_event, table_event};
