@@ -15,14 +15,18 @@ use metroplan_eventstore::EventStore;
 use tokio::sync::{RwLock, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+pub mod audit;
+pub mod diff;
 mod model;
 pub mod nats;
 pub mod query;
+pub mod timeline;
 pub mod topics;
 pub mod views;
 
 pub use model::{ReadModels, history_entry, payload_json};
 pub use query::{Query, ReadError, ReadSide};
+pub use timeline::Timeline;
 
 /// The live frames of one event, one per topic it concerns:
 /// `{"type":"delta","topic":..,"position":..,"delta":<the event as a history entry>}`.
@@ -50,9 +54,55 @@ pub struct Applied {
     pub frames: Arc<[(String, bytes::Bytes)]>,
 }
 
+/// The current read models and their past.
+#[derive(Debug, Default)]
+pub struct State {
+    pub current: ReadModels,
+    pub timeline: Timeline,
+}
+
+impl State {
+    /// Applies one event and records it in the timeline.
+    pub fn apply(&mut self, event: Arc<RecordedEvent>) {
+        self.current.apply_shared(Arc::clone(&event));
+        self.timeline.record(event, &self.current);
+    }
+}
+
+/// Rebuilds the read models from `store`'s log up to global position `to` (every event
+/// at or before it), reporting (done, target) positions: what `metroplan replay` runs.
+///
+/// # Errors
+/// When the store fails.
+pub async fn replay(
+    store: &dyn EventStore,
+    to: u64,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<ReadModels, metroplan_eventstore::StoreError> {
+    const PAGE: usize = 8192;
+    let mut models = ReadModels::default();
+    let mut at = 0;
+    'pages: while at < to {
+        let page = store.read_all(at, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for event in page {
+            if event.position > to {
+                break 'pages;
+            }
+            at = event.position;
+            models.apply_shared(Arc::new(event));
+        }
+        progress(at, to);
+    }
+    progress(to, to);
+    Ok(models)
+}
+
 /// Read models plus the position they reached and the live feed.
 pub struct Projector {
-    models: RwLock<ReadModels>,
+    models: RwLock<State>,
     position: watch::Sender<u64>,
     live: broadcast::Sender<Applied>,
     ready: std::sync::atomic::AtomicBool,
@@ -80,7 +130,7 @@ impl Projector {
         let (position, _) = watch::channel(0);
         let (live, _) = broadcast::channel(capacity.max(1));
         Arc::new(Self {
-            models: RwLock::new(ReadModels::default()),
+            models: RwLock::new(State::default()),
             position,
             live,
             ready: false.into(),
@@ -106,7 +156,7 @@ impl Projector {
     pub async fn apply(&self, event: RecordedEvent) {
         let position = event.position;
         let event = Arc::new(event);
-        self.models.write().await.apply_shared(Arc::clone(&event));
+        self.models.write().await.apply(Arc::clone(&event));
         self.position.send_replace(position);
         if self.live.receiver_count() > 0 {
             let frames = live_frames(&event);
@@ -172,7 +222,7 @@ impl Projector {
                 let mut models = self.models.write().await;
                 for event in page {
                     at = event.position;
-                    models.apply_shared(Arc::new(event));
+                    models.apply(Arc::new(event));
                 }
                 drop(models);
                 self.position.send_replace(at);
@@ -198,8 +248,14 @@ impl Projector {
         self.live.subscribe()
     }
 
-    /// Runs `f` on the read models under a read lock.
+    /// Runs `f` on the current read models under a read lock.
     pub async fn read<T>(&self, f: impl FnOnce(&ReadModels) -> T) -> T {
+        let models = self.models.read().await;
+        f(&models.current)
+    }
+
+    /// Runs `f` on the read models and their timeline under a read lock.
+    pub async fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         let models = self.models.read().await;
         f(&models)
     }

@@ -14,16 +14,20 @@ use crate::views::*;
 /// How many recent changes a plan keeps for its dashboard.
 const LATEST: usize = 20;
 
-#[derive(Debug, Default)]
+/// Every read model at one position. Cloning is cheap: each plan, action, table and
+/// agreement sits behind an `Arc` and is copied on its first change after a clone
+/// (`Arc::make_mut`), and histories are persistent vectors that share their past, so a
+/// time-travel snapshot ([`crate::timeline`]) costs a few pointers per item.
+#[derive(Debug, Default, Clone)]
 pub struct ReadModels {
     position: u64,
-    plans: BTreeMap<String, PlanState>,
-    actions: HashMap<(String, String), ActionState>,
-    tables: BTreeMap<String, TableView>,
-    agreements: BTreeMap<String, AgreementView>,
+    plans: BTreeMap<String, Arc<PlanState>>,
+    actions: HashMap<(String, String), Arc<ActionState>>,
+    tables: BTreeMap<String, Arc<TableView>>,
+    agreements: BTreeMap<String, Arc<AgreementView>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct PlanState {
     header: pb::PlanCreated,
     version: u64,
@@ -46,13 +50,13 @@ struct StrategyState {
     retired: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct ActionState {
     def: pb::ActionAdded,
     retired: bool,
     version: u64,
     report: Option<(pb::ActionProgressReported, Arc<RecordedEvent>)>,
-    history: Vec<Arc<RecordedEvent>>,
+    history: imbl::Vector<Arc<RecordedEvent>>,
     agreements: BTreeSet<String>,
 }
 
@@ -189,7 +193,7 @@ impl ReadModels {
     }
 
     fn remember(&mut self, plan: &str, event: &Arc<RecordedEvent>) {
-        if let Some(p) = self.plans.get_mut(plan) {
+        if let Some(p) = self.plans.get_mut(plan).map(Arc::make_mut) {
             p.latest.push_front(Arc::clone(event));
             p.latest.truncate(LATEST);
         }
@@ -204,7 +208,7 @@ impl ReadModels {
             return;
         };
         let code = event.stream_id.trim_start_matches("plan:").to_owned();
-        let plan = self.plans.entry(code.clone()).or_default();
+        let plan = Arc::make_mut(self.plans.entry(code.clone()).or_default());
         plan.version = event.stream_version;
         match e {
             Event::PlanCreated(x) => plan.header = x,
@@ -291,13 +295,13 @@ impl ReadModels {
         };
         let key = (plan.to_owned(), code.to_owned());
         if !self.actions.contains_key(&key)
-            && let Some(p) = self.plans.get_mut(plan)
+            && let Some(p) = self.plans.get_mut(plan).map(Arc::make_mut)
         {
             p.actions.push(code.to_owned());
         }
-        let a = self.actions.entry(key).or_default();
+        let a = Arc::make_mut(self.actions.entry(key).or_default());
         a.version = event.stream_version;
-        a.history.push(Arc::clone(event));
+        a.history.push_back(Arc::clone(event));
         match e {
             Event::ActionAdded(x) => a.def = x,
             Event::ActionEdited(x) => {
@@ -357,8 +361,8 @@ impl ReadModels {
         let Event::ActionProgressReported(x) = e;
         let key = (x.plan.clone(), x.action.clone());
         let plan = x.plan.clone();
-        if let Some(a) = self.actions.get_mut(&key) {
-            a.history.push(Arc::clone(event));
+        if let Some(a) = self.actions.get_mut(&key).map(Arc::make_mut) {
+            a.history.push_back(Arc::clone(event));
             a.report = Some((x, Arc::clone(event)));
         }
         self.remember(&plan, event);
@@ -379,16 +383,18 @@ impl ReadModels {
             Event::TableMemberLeft(x) => x.plan.clone(),
             Event::MeetingHeld(x) => x.plan.clone(),
         };
-        let table = self.tables.entry(id.clone()).or_insert_with(|| TableView {
-            id: id.clone(),
-            plan: plan.clone(),
-            name: String::new(),
-            kind: String::new(),
-            purpose: String::new(),
-            members: Vec::new(),
-            meetings: Vec::new(),
-            version: 0,
-        });
+        let table = Arc::make_mut(self.tables.entry(id.clone()).or_insert_with(|| {
+            Arc::new(TableView {
+                id: id.clone(),
+                plan: plan.clone(),
+                name: String::new(),
+                kind: String::new(),
+                purpose: String::new(),
+                members: Vec::new(),
+                meetings: Vec::new(),
+                version: 0,
+            })
+        }));
         table.version = event.stream_version;
         match e {
             Event::TableCreated(x) => {
@@ -406,8 +412,12 @@ impl ReadModels {
                 .retain(|m| !(m.organisation == x.organisation && m.person == x.person)),
             Event::MeetingHeld(x) => {
                 for action in x.decisions.iter().flat_map(|d| &d.actions) {
-                    if let Some(a) = self.actions.get_mut(&(plan.clone(), action.clone())) {
-                        a.history.push(Arc::clone(event));
+                    if let Some(a) = self
+                        .actions
+                        .get_mut(&(plan.clone(), action.clone()))
+                        .map(Arc::make_mut)
+                    {
+                        a.history.push_back(Arc::clone(event));
                     }
                 }
                 table.meetings.push(MeetingView {
@@ -438,10 +448,8 @@ impl ReadModels {
             return;
         };
         let id = event.stream_id.trim_start_matches("agreement:").to_owned();
-        let g = self
-            .agreements
-            .entry(id.clone())
-            .or_insert_with(|| AgreementView {
+        let g = Arc::make_mut(self.agreements.entry(id.clone()).or_insert_with(|| {
+            Arc::new(AgreementView {
                 id: id.clone(),
                 plan: String::new(),
                 kind: String::new(),
@@ -458,7 +466,8 @@ impl ReadModels {
                 committed_cents: 0,
                 amendments: Vec::new(),
                 version: 0,
-            });
+            })
+        }));
         g.version = event.stream_version;
         let mut touched: Option<(String, bool)> = None;
         match e {
@@ -519,18 +528,26 @@ impl ReadModels {
         let plan = g.plan.clone();
         let linked = g.actions.clone();
         if let Some((action, link)) = touched {
-            if let Some(a) = self.actions.get_mut(&(plan.clone(), action.clone())) {
+            if let Some(a) = self
+                .actions
+                .get_mut(&(plan.clone(), action.clone()))
+                .map(Arc::make_mut)
+            {
                 if link {
                     a.agreements.insert(id.clone());
                 } else {
                     a.agreements.remove(&id);
                 }
-                a.history.push(Arc::clone(event));
+                a.history.push_back(Arc::clone(event));
             }
         } else {
             for action in linked {
-                if let Some(a) = self.actions.get_mut(&(plan.clone(), action)) {
-                    a.history.push(Arc::clone(event));
+                if let Some(a) = self
+                    .actions
+                    .get_mut(&(plan.clone(), action))
+                    .map(Arc::make_mut)
+                {
+                    a.history.push_back(Arc::clone(event));
                 }
             }
         }
@@ -558,9 +575,11 @@ impl ReadModels {
 
     fn plan_actions<'a>(&'a self, plan: &'a str) -> impl Iterator<Item = &'a ActionState> + 'a {
         self.plans.get(plan).into_iter().flat_map(move |p| {
-            p.actions
-                .iter()
-                .filter_map(move |c| self.actions.get(&(plan.to_owned(), c.clone())))
+            p.actions.iter().filter_map(move |c| {
+                self.actions
+                    .get(&(plan.to_owned(), c.clone()))
+                    .map(AsRef::as_ref)
+            })
         })
     }
 
@@ -725,19 +744,19 @@ impl ReadModels {
         self.agreements
             .values()
             .filter(|g| plan.is_none_or(|p| g.plan == p))
-            .cloned()
+            .map(|g| g.as_ref().clone())
             .collect()
     }
 
     pub fn agreement(&self, id: &str) -> Option<AgreementView> {
-        self.agreements.get(id).cloned()
+        self.agreements.get(id).map(|g| g.as_ref().clone())
     }
 
     pub fn agreements_by_action(&self, plan: &str, action: &str) -> Vec<AgreementView> {
         self.agreements
             .values()
             .filter(|g| g.plan == plan && g.actions.iter().any(|a| a == action))
-            .cloned()
+            .map(|g| g.as_ref().clone())
             .collect()
     }
 
@@ -763,7 +782,7 @@ impl ReadModels {
                     .filter(|c| c.party == party.organisation)
                     .map(|c| c.amount_cents)
                     .sum::<i64>();
-                entry.agreements.push(g.clone());
+                entry.agreements.push(g.as_ref().clone());
             }
         }
         parties.into_values().collect()
@@ -773,12 +792,134 @@ impl ReadModels {
         self.tables
             .values()
             .filter(|t| plan.is_none_or(|p| t.plan == p))
-            .cloned()
+            .map(|t| t.as_ref().clone())
             .collect()
     }
 
     pub fn table(&self, id: &str) -> Option<TableView> {
-        self.tables.get(id).cloned()
+        self.tables.get(id).map(|t| t.as_ref().clone())
+    }
+
+    /// The global position revision `number` of `plan` froze.
+    pub fn revision_position(&self, plan: &str, number: u32) -> Option<u64> {
+        self.plans
+            .get(plan)?
+            .revisions
+            .iter()
+            .find(|r| r.number == number)
+            .map(|r| r.at_position)
+    }
+
+    /// Every plan's adopted revisions, newest adoption first.
+    pub fn adopted_revisions(&self) -> Vec<AdoptedRevision> {
+        let mut all: Vec<AdoptedRevision> = self
+            .plans
+            .iter()
+            .filter(|(_, p)| !p.header.code.is_empty())
+            .flat_map(|(code, p)| {
+                p.revisions.iter().map(move |r| AdoptedRevision {
+                    plan: code.clone(),
+                    plan_title: p.header.title.clone(),
+                    revision: r.clone(),
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            (&b.revision.adopted_on, b.revision.at_position)
+                .cmp(&(&a.revision.adopted_on, a.revision.at_position))
+        });
+        all
+    }
+
+    /// The plan's header and live items, for [`crate::diff`]; `None` when the plan does
+    /// not exist.
+    pub fn plan_items(&self, plan: &str) -> Option<Vec<crate::diff::Item>> {
+        use crate::diff::Item;
+        fn fields<T: serde::Serialize>(
+            value: &T,
+            drop: &[&str],
+        ) -> serde_json::Map<String, serde_json::Value> {
+            let mut map = match serde_json::to_value(value) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            for key in drop {
+                map.remove(*key);
+            }
+            map
+        }
+        let p = self.plans.get(plan).filter(|p| !p.header.code.is_empty())?;
+        let mut items = vec![Item {
+            kind: "plan",
+            code: plan.to_owned(),
+            parent: String::new(),
+            fields: fields(&p.header, &["code"]),
+        }];
+        items.extend(p.axes.iter().filter(|a| !a.retired).map(|a| Item {
+            kind: "axis",
+            code: a.add.code.clone(),
+            parent: String::new(),
+            fields: fields(&a.add, &["plan", "code"]),
+        }));
+        items.extend(p.strategies.iter().filter(|s| !s.retired).map(|s| Item {
+            kind: "strategy",
+            code: s.add.code.clone(),
+            parent: s.add.axis.clone(),
+            fields: fields(&s.add, &["plan", "code", "axis"]),
+        }));
+        for code in &p.actions {
+            if let Some(view) = self.action(plan, code).filter(|a| !a.retired) {
+                items.push(Item {
+                    kind: "action",
+                    code: view.code.clone(),
+                    parent: view.strategy.clone(),
+                    fields: fields(
+                        &view,
+                        &[
+                            "plan",
+                            "code",
+                            "strategy",
+                            "axis",
+                            "retired",
+                            "version",
+                            "latest_report",
+                            "agreements",
+                        ],
+                    ),
+                });
+            }
+        }
+        Some(items)
+    }
+
+    /// Every read model in one canonical document: what a replay is compared with.
+    pub fn dump(&self) -> ReadModelsDump {
+        let mut actions: Vec<(&(String, String), &Arc<ActionState>)> =
+            self.actions.iter().collect();
+        actions.sort_by(|(a, _), (b, _)| (&a.0, code_key(&a.1)).cmp(&(&b.0, code_key(&b.1))));
+        ReadModelsDump {
+            position: self.position,
+            plans: self
+                .plans()
+                .into_iter()
+                .map(|summary| PlanDump {
+                    tree: self.plan_tree(&summary.code),
+                    dashboard: self.dashboard(&summary.code),
+                    summary,
+                })
+                .collect(),
+            actions: actions
+                .into_iter()
+                .filter_map(|((plan, code), _)| {
+                    Some(ActionDump {
+                        view: self.action(plan, code)?,
+                        history: self.action_history(plan, code)?,
+                    })
+                })
+                .collect(),
+            tables: self.tables(None),
+            agreements: self.agreements(None),
+        }
     }
 
     pub fn dashboard(&self, plan: &str) -> Option<Dashboard> {
@@ -850,6 +991,9 @@ mod tests {
         models: ReadModels,
         position: u64,
         versions: HashMap<String, u64>,
+        events: Vec<RecordedEvent>,
+        /// Recorded times: a minute apart from 2026-01-01, unless set.
+        clock: chrono::DateTime<chrono::Utc>,
     }
 
     impl Log {
@@ -858,6 +1002,8 @@ mod tests {
                 models: ReadModels::default(),
                 position: 0,
                 versions: HashMap::new(),
+                events: Vec::new(),
+                clock: "2026-01-01T00:00:00Z".parse().unwrap(),
             }
         }
 
@@ -873,18 +1019,21 @@ mod tests {
             self.position += 1;
             let v = self.versions.entry(stream.to_owned()).or_default();
             *v += 1;
-            self.models.apply(&RecordedEvent {
+            self.clock += chrono::Duration::minutes(1);
+            let event = RecordedEvent {
                 event_id: new.event_id,
                 stream_id: stream.to_owned(),
                 stream_version: *v,
                 position: self.position,
                 event_type: new.event_type,
                 schema_version: new.schema_version,
-                recorded_at: chrono::Utc::now(),
+                recorded_at: self.clock,
                 metadata: new.metadata,
                 payload: new.payload,
                 hash: Vec::new(),
-            });
+            };
+            self.models.apply(&event);
+            self.events.push(event);
         }
 
         fn action(&mut self, code: &str, strategy: &str) {
@@ -1018,5 +1167,274 @@ mod tests {
         assert_eq!(types, ["ActionAdded", "ActionProgressReported"]);
         assert_eq!(h[1].payload["status"], "started");
         assert_eq!(log.models.action("P", "1.1.2").unwrap().status, "started");
+    }
+
+    /// A fresh build of the models from the first `n` events.
+    fn built(events: &[RecordedEvent]) -> ReadModels {
+        let mut m = ReadModels::default();
+        for e in events {
+            m.apply(e);
+        }
+        m
+    }
+
+    fn dump_json(m: &ReadModels) -> serde_json::Value {
+        serde_json::to_value(m.dump()).unwrap()
+    }
+
+    /// A plan with history: edits, reports, a move, a retirement.
+    fn a_plan_with_history() -> Log {
+        let mut log = given_a_plan();
+        for i in 0..12u32 {
+            log.report("1.1.1", "in_progress", i * 8);
+            log.report("2.1.1", "in_progress", i * 5);
+        }
+        log.add(
+            &streams::action("P", "1.1.2"),
+            pb::ActionEvent {
+                event: Some(pb::action_event::Event::ActionEdited(pb::ActionEdited {
+                    plan: "P".into(),
+                    code: "1.1.2".into(),
+                    title: Some("azione rinominata".into()),
+                    ..Default::default()
+                })),
+            },
+        );
+        log.add(
+            &streams::action("P", "1.1.3"),
+            pb::ActionEvent {
+                event: Some(pb::action_event::Event::ActionMoved(pb::ActionMoved {
+                    plan: "P".into(),
+                    code: "1.1.3".into(),
+                    to_strategy: "2.1".into(),
+                    ..Default::default()
+                })),
+            },
+        );
+        log.add(
+            &streams::action("P", "2.1.1"),
+            pb::ActionEvent {
+                event: Some(pb::action_event::Event::ActionRetired(pb::ActionRetired {
+                    plan: "P".into(),
+                    code: "2.1.1".into(),
+                    ..Default::default()
+                })),
+            },
+        );
+        log.action("1.1.4", "1.1");
+        log.report("1.1.1", "completed", 100);
+        log
+    }
+
+    #[test]
+    fn the_models_at_every_position_equal_a_fresh_build_up_to_it() {
+        let log = a_plan_with_history();
+        let n = log.events.len();
+        for every in [1, 3, 7, 1000] {
+            let mut state = crate::State {
+                current: ReadModels::default(),
+                timeline: crate::Timeline::with_interval(every),
+            };
+            for e in &log.events {
+                state.apply(Arc::new(e.clone()));
+            }
+            assert_eq!(state.timeline.snapshots(), n / every);
+            for p in 0..=n {
+                let at = state.timeline.models_at(&state.current, p as u64);
+                assert_eq!(
+                    dump_json(&at),
+                    dump_json(&built(&log.events[..p])),
+                    "position {p}, a snapshot every {every}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn as_of_maps_a_moment_to_the_last_event_recorded_by_then() {
+        let log = a_plan_with_history();
+        let mut state = crate::State::default();
+        for e in &log.events {
+            state.apply(Arc::new(e.clone()));
+        }
+        let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        // Events are recorded a minute apart from 00:01.
+        assert_eq!(state.timeline.position_at(&t("2026-01-01T00:00:59Z")), 0);
+        assert_eq!(state.timeline.position_at(&t("2026-01-01T00:01:00Z")), 1);
+        assert_eq!(state.timeline.position_at(&t("2026-01-01T00:10:30Z")), 10);
+        assert_eq!(
+            state.timeline.position_at(&t("2030-01-01T00:00:00Z")),
+            log.events.len() as u64
+        );
+        let q = crate::Query::AsOf {
+            as_of: t("2026-01-01T00:10:30Z"),
+            of: Box::new(crate::Query::Dump),
+        };
+        assert_eq!(
+            state.answer(&q).unwrap(),
+            dump_json(&built(&log.events[..10]))
+        );
+    }
+
+    #[test]
+    fn a_clock_that_steps_back_never_maps_a_later_moment_to_an_earlier_position() {
+        let mut log = given_a_plan();
+        log.clock -= chrono::Duration::minutes(30);
+        log.report("1.1.1", "in_progress", 10);
+        let mut timeline = crate::Timeline::default();
+        let models = ReadModels::default();
+        for e in &log.events {
+            timeline.record(Arc::new(e.clone()), &models);
+        }
+        let last = log.events.len() as u64;
+        let stepped_back = log.events.last().unwrap().recorded_at;
+        // The last event was recorded before the ones before it: it counts from the
+        // latest time seen, so no moment maps past a position and back.
+        assert!(timeline.position_at(&stepped_back) < last);
+        let latest = log.events.iter().map(|e| e.recorded_at).max().unwrap();
+        assert_eq!(timeline.position_at(&latest), last);
+    }
+
+    #[test]
+    fn a_diff_names_what_was_added_removed_moved_and_changed() {
+        let log = a_plan_with_history();
+        let before_edits = 9 + 24; // the plan, axes, strategies, actions and the reports
+        let from = built(&log.events[..before_edits]);
+        let to = built(&log.events);
+        let p = |position| crate::diff::DiffPoint {
+            position,
+            revision: None,
+        };
+        let d = crate::diff::plan_diff("P", &from, p(33), &to, p(log.events.len() as u64)).unwrap();
+        let codes = |items: &[crate::diff::DiffItem]| -> Vec<String> {
+            items
+                .iter()
+                .map(|i| format!("{} {}", i.kind, i.code))
+                .collect()
+        };
+        assert_eq!(codes(&d.added), ["action 1.1.4"]);
+        assert_eq!(codes(&d.removed), ["action 2.1.1"]);
+        assert_eq!(d.moved.len(), 1);
+        assert_eq!(
+            (
+                d.moved[0].code.as_str(),
+                d.moved[0].from.as_str(),
+                d.moved[0].to.as_str()
+            ),
+            ("1.1.3", "1.1", "2.1")
+        );
+        let changed: Vec<(&str, Vec<(&str, &serde_json::Value, &serde_json::Value)>)> = d
+            .changed
+            .iter()
+            .map(|c| {
+                (
+                    c.code.as_str(),
+                    c.changes
+                        .iter()
+                        .map(|f| (f.field.as_str(), &f.old, &f.new))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(changed[0].0, "1.1.1");
+        assert!(
+            changed[0]
+                .1
+                .contains(&("status", &"in_progress".into(), &"completed".into()))
+        );
+        assert!(
+            changed[0]
+                .1
+                .contains(&("progress", &88.into(), &100.into()))
+        );
+        assert_eq!(
+            changed[1],
+            (
+                "1.1.2",
+                vec![("title", &"azione 1.1.2".into(), &"azione rinominata".into())]
+            )
+        );
+        // Nothing changed between a point and itself.
+        let same = crate::diff::plan_diff("P", &to, p(1), &to, p(1)).unwrap();
+        assert!(same.added.is_empty() && same.removed.is_empty());
+        assert!(same.moved.is_empty() && same.changed.is_empty());
+        // Before the plan existed, everything is added.
+        let empty = ReadModels::default();
+        let all = crate::diff::plan_diff("P", &empty, p(0), &to, p(1)).unwrap();
+        assert_eq!(
+            all.added.len(),
+            1 + 2 + 2 + 4,
+            "plan, axes, strategies, live actions"
+        );
+        assert!(crate::diff::plan_diff("Q", &empty, p(0), &to, p(1)).is_none());
+    }
+
+    #[test]
+    fn the_audit_trail_filters_and_pages_without_skipping_or_repeating() {
+        let log = a_plan_with_history();
+        let mut state = crate::State::default();
+        for e in &log.events {
+            state.apply(Arc::new(e.clone()));
+        }
+        let filter = |f: crate::audit::AuditFilter| crate::audit::page(&state.timeline, &f);
+        let reports = crate::audit::AuditFilter {
+            event_type: Some("ActionProgressReported".into()),
+            limit: 5,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = filter(crate::audit::AuditFilter {
+                after,
+                ..reports.clone()
+            });
+            assert!(page.events.len() <= 5);
+            seen.extend(page.events.iter().map(|e| e.position));
+            match page.next_after {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        let expected: Vec<u64> = log
+            .events
+            .iter()
+            .filter(|e| e.event_type == "ActionProgressReported")
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(seen, expected);
+        let one_action = filter(crate::audit::AuditFilter {
+            stream: Some(streams::progress("P", "2.1.1")),
+            limit: 500,
+            ..Default::default()
+        });
+        assert_eq!(one_action.events.len(), 12);
+        let plan_wide = filter(crate::audit::AuditFilter {
+            stream: Some("action:P/".into()),
+            limit: 500,
+            ..Default::default()
+        });
+        assert_eq!(
+            plan_wide.events.len(),
+            4 + 3 + 1,
+            "added, edited/moved/retired, added"
+        );
+        let nobody = filter(crate::audit::AuditFilter {
+            actor: Some("mario".into()),
+            limit: 500,
+            ..Default::default()
+        });
+        assert!(nobody.events.is_empty() && nobody.next_after.is_none());
+        let window = filter(crate::audit::AuditFilter {
+            from: Some("2026-01-01T00:02:00Z".parse().unwrap()),
+            to: Some("2026-01-01T00:04:00Z".parse().unwrap()),
+            limit: 500,
+            ..Default::default()
+        });
+        let positions: Vec<u64> = window.events.iter().map(|e| e.position).collect();
+        assert_eq!(positions, [2, 3, 4]);
+        assert_eq!(window.events[0].actor, "anna");
+        assert_eq!(window.events[0].on_behalf_of, "CMTo");
     }
 }

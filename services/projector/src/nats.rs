@@ -68,7 +68,7 @@ pub async fn serve(
                 let (client, projector) = (client.clone(), Arc::clone(&projector));
                 tokio::spawn(async move {
                     let answer = match serde_json::from_slice::<Query>(&m.payload) {
-                        Ok(q) => projector.read(|models| Answer { position: models.position(), answer: models.answer(&q) }).await,
+                        Ok(q) => projector.read_state(|state| Answer { position: state.current.position(), answer: state.answer(&q) }).await,
                         Err(e) => {
                             tracing::warn!(error = %e, "unreadable query");
                             Answer { position: projector.position(), answer: None }

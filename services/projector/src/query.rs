@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::{Applied, Projector, ReadModels};
+use crate::audit::AuditFilter;
+use crate::{Applied, Projector, ReadModels, State};
 
 /// Every question the read models answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +54,49 @@ pub enum Query {
         plan: String,
         action: String,
     },
+    /// `of` answered on the read models as they stood at global position `at`.
+    At {
+        at: u64,
+        of: Box<Query>,
+    },
+    /// `of` answered on the read models as they stood at the moment `as_of`: after
+    /// every event recorded at or before it.
+    AsOf {
+        as_of: DateTime<Utc>,
+        of: Box<Query>,
+    },
+    /// The global position of the last event recorded at or before `as_of` (0: none).
+    PositionAt {
+        as_of: DateTime<Utc>,
+    },
+    /// What changed in a plan's structure and fields between two points.
+    Diff {
+        plan: String,
+        from: Point,
+        to: Point,
+    },
+    /// A page of the log's events that match a filter.
+    AuditEvents {
+        filter: AuditFilter,
+    },
+    /// Every read model in one canonical document (replays are compared with it).
+    Dump,
+    /// Every plan's adopted revisions, newest first.
+    AdoptedRevisions,
+}
+
+/// A point in a plan's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Point {
+    /// As the plan stood when its revision `number` was adopted.
+    Revision(u32),
+    /// At a global position.
+    At(u64),
+    /// At a moment.
+    AsOf(DateTime<Utc>),
+    /// Now.
+    Now,
 }
 
 /// Why a query got no answer.
@@ -84,7 +129,61 @@ impl ReadModels {
             Query::AgreementsOfAction { plan, action } => {
                 json(self.agreements_by_action(plan, action))
             }
+            Query::Dump => json(self.dump()),
+            Query::AdoptedRevisions => json(self.adopted_revisions()),
+            // Questions about the past need the timeline: see [`State::answer`].
+            Query::At { .. }
+            | Query::AsOf { .. }
+            | Query::PositionAt { .. }
+            | Query::Diff { .. }
+            | Query::AuditEvents { .. } => None,
         }
+    }
+}
+
+impl State {
+    /// Answers `query` as JSON, questions about the past included; `None` when what it
+    /// names does not exist (or did not exist yet at the point it names).
+    pub fn answer(&self, query: &Query) -> Option<Value> {
+        match query {
+            Query::At { at, of } => self.timeline.models_at(&self.current, *at).answer(of),
+            Query::AsOf { as_of, of } => {
+                let at = self.timeline.position_at(as_of);
+                self.timeline.models_at(&self.current, at).answer(of)
+            }
+            Query::PositionAt { as_of } => {
+                serde_json::to_value(self.timeline.position_at(as_of)).ok()
+            }
+            Query::Diff { plan, from, to } => {
+                let from = self.resolve(plan, from)?;
+                let to = self.resolve(plan, to)?;
+                let before = self.timeline.models_at(&self.current, from.position);
+                let after = self.timeline.models_at(&self.current, to.position);
+                crate::diff::plan_diff(plan, &before, from, &after, to)
+                    .and_then(|d| serde_json::to_value(d).ok())
+            }
+            Query::AuditEvents { filter } => {
+                serde_json::to_value(crate::audit::page(&self.timeline, filter)).ok()
+            }
+            plain => self.current.answer(plain),
+        }
+    }
+
+    /// The position a [`Point`] of `plan` stands for; `None` for an unknown revision.
+    fn resolve(&self, plan: &str, point: &Point) -> Option<crate::diff::DiffPoint> {
+        let position = match point {
+            Point::Revision(n) => self.current.revision_position(plan, *n)?,
+            Point::At(p) => (*p).min(self.current.position()),
+            Point::AsOf(t) => self.timeline.position_at(t),
+            Point::Now => self.current.position(),
+        };
+        Some(crate::diff::DiffPoint {
+            position,
+            revision: match point {
+                Point::Revision(n) => Some(*n),
+                _ => None,
+            },
+        })
     }
 }
 
@@ -114,7 +213,7 @@ pub trait ReadSide: Send + Sync + 'static {
 #[async_trait]
 impl ReadSide for Projector {
     async fn query(&self, query: Query) -> Result<Option<Value>, ReadError> {
-        Ok(self.read(|m| m.answer(&query)).await)
+        Ok(self.read_state(|s| s.answer(&query)).await)
     }
 
     fn position(&self) -> u64 {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One item of `GET /api/v1/plans`.
@@ -54,7 +54,7 @@ pub struct PlanTree {
     pub position: u64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RevisionView {
     pub number: u32,
     pub name: String,
@@ -297,4 +297,38 @@ pub struct Dashboard {
     /// The latest changes, newest first.
     pub latest: Vec<HistoryEntry>,
     pub position: u64,
+}
+
+/// A revision with the plan it belongs to (the public feed).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdoptedRevision {
+    pub plan: String,
+    pub plan_title: String,
+    pub revision: RevisionView,
+}
+
+/// One action in a [`ReadModelsDump`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActionDump {
+    pub view: ActionView,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One plan in a [`ReadModelsDump`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanDump {
+    pub summary: PlanSummary,
+    pub tree: Option<PlanTree>,
+    pub dashboard: Option<Dashboard>,
+}
+
+/// Every read model at one position, in a canonical order: `metroplan replay` writes
+/// it, `GET /api/v1/audit/read-models` answers it, and the two must be equal.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReadModelsDump {
+    pub position: u64,
+    pub plans: Vec<PlanDump>,
+    pub actions: Vec<ActionDump>,
+    pub tables: Vec<TableView>,
+    pub agreements: Vec<AgreementView>,
 }
