@@ -5,7 +5,9 @@
 //! and `<EventType>.json`, what it must decode to today through the upcasting path
 //! (`EventPayload::upcast`), in the serde form of the current wrapper. A later sample of
 //! the same event type and version, written when a field was added, is
-//! `<EventType>.<n>.bin` / `.json` (n = 2, 3, ...).
+//! `<EventType>.<n>.bin` / `.json` (n = 2, 3, ...); an edge case that a full sample
+//! cannot show (optional fields present but empty) is `<EventType>.<label>.*`, built by
+//! [`edge_samples`].
 //!
 //! What the tests assert, the event types and families being read from the compiled
 //! protos (`metroplan_events::FILE_DESCRIPTOR_SET`), not from a list kept by hand:
@@ -32,8 +34,8 @@
 //! ```
 //!
 //! It writes `<EventType>.bin` and `.json` for every current event type without a
-//! sample, and `<EventType>.<n>.*` for one whose samples leave a field (newly added)
-//! unset; it never overwrites a file. Review and commit what it wrote. After a schema
+//! sample, `<EventType>.<n>.*` for one whose samples leave a field (newly added) unset,
+//! and the edge samples not written yet; it never overwrites a file. Review and commit what it wrote. After a schema
 //! version bump (see `metroplan_events::upcast`) it writes the new version's directory.
 
 use metroplan_events::pb::{
@@ -537,6 +539,20 @@ fn every_event_type_has_current_samples_that_set_every_field() {
             ));
         }
     }
+    for (stem, _) in edge_samples() {
+        let event_type = stem.split('.').next().unwrap_or(stem);
+        let wrapper = &protos().event_types[event_type].0;
+        let version = families
+            .iter()
+            .find(|f| &f.wrapper == wrapper)
+            .map_or(0, |f| f.schema_version);
+        if !samples
+            .iter()
+            .any(|s| s.version == version && s.stem == stem)
+        {
+            failures.push(format!("{stem}: no sample in v{version}; run {BLESS}=1"));
+        }
+    }
     assert!(
         failures.is_empty(),
         "golden coverage:\n{}",
@@ -585,6 +601,16 @@ fn every_current_event_type_has_a_builder() {
             "build_sample({t}) builds another type"
         );
         assert_eq!(decoded.json, json);
+    }
+    for (stem, (bytes, json)) in edge_samples() {
+        let event_type = stem.split('.').next().unwrap_or(stem);
+        let family = families()
+            .into_iter()
+            .find(|f| f.wrapper == protos().event_types[event_type].0)
+            .expect("an edge sample is of a current event type");
+        let decoded = (family.decode)(event_type, family.schema_version, &bytes)
+            .unwrap_or_else(|e| panic!("the edge sample {stem} does not decode: {e}"));
+        assert_eq!(decoded.json, json, "{stem}");
     }
 }
 
@@ -649,6 +675,23 @@ fn bless() {
         write_new(&dir.join(format!("{stem}.json")), text.as_bytes());
         write_new(&dir.join(format!("{stem}.bin")), &bytes);
         eprintln!("blessed v{version}/{stem}");
+    }
+    for (stem, (bytes, json)) in edge_samples() {
+        let event_type = stem.split('.').next().unwrap_or(stem);
+        let wrapper = &protos().event_types[event_type].0;
+        let family = families
+            .iter()
+            .find(|f| &f.wrapper == wrapper)
+            .expect("every wrapper is a family");
+        let dir = golden_dir().join(format!("v{}", family.schema_version));
+        if dir.join(format!("{stem}.bin")).exists() {
+            continue;
+        }
+        std::fs::create_dir_all(&dir).expect("golden directory is writable");
+        let text = serde_json::to_string_pretty(&json).expect("json") + "\n";
+        write_new(&dir.join(format!("{stem}.json")), text.as_bytes());
+        write_new(&dir.join(format!("{stem}.bin")), &bytes);
+        eprintln!("blessed v{}/{stem}", family.schema_version);
     }
 }
 
@@ -752,6 +795,76 @@ fn table(event: table_event::Event) -> Option<(Vec<u8>, Value)> {
 
 fn agreement(event: agreement_event::Event) -> Option<(Vec<u8>, Value)> {
     Some(encoded(AgreementEvent { event: Some(event) }))
+}
+
+/// Samples of what full samples cannot show, written by the bless run beside them:
+/// optional fields and replaced lists present but empty ("cleared"), which decode to
+/// `""` / `[]` rather than `null` and re-encode only while the field keeps its
+/// presence, so that dropping `optional` from a field fails.
+fn edge_samples() -> Vec<(&'static str, (Vec<u8>, Value))> {
+    let cleared = || Some(String::new());
+    vec![
+        (
+            "AxisEdited.cleared",
+            encoded(PlanEvent {
+                event: Some(plan_event::Event::AxisEdited(pb::AxisEdited {
+                    plan: s(PLAN),
+                    code: s("1"),
+                    name: cleared(),
+                    slogan: cleared(),
+                    description: cleared(),
+                    pnrr_mission: cleared(),
+                })),
+            }),
+        ),
+        (
+            "StrategyEdited.cleared",
+            encoded(PlanEvent {
+                event: Some(plan_event::Event::StrategyEdited(pb::StrategyEdited {
+                    plan: s(PLAN),
+                    code: s("1.1"),
+                    name: cleared(),
+                    description: cleared(),
+                })),
+            }),
+        ),
+        (
+            "ActionEdited.cleared",
+            encoded(ActionEvent {
+                event: Some(action_event::Event::ActionEdited(pb::ActionEdited {
+                    plan: s(PLAN),
+                    code: s("6.1.3"),
+                    title: cleared(),
+                    description: cleared(),
+                    competence: cleared(),
+                    responsible_organisations: Some(pb::StringList::default()),
+                    partner_organisations: Some(pb::StringList::default()),
+                    territorial_scope: cleared(),
+                    planned_start: cleared(),
+                    planned_end: cleared(),
+                    actual_start: cleared(),
+                    actual_end: cleared(),
+                    funding_lines: Some(pb::FundingLines::default()),
+                    instrument_links: Some(pb::InstrumentLinks::default()),
+                })),
+            }),
+        ),
+        (
+            "AgreementAmended.cleared",
+            encoded(AgreementEvent {
+                event: Some(agreement_event::Event::AgreementAmended(
+                    pb::AgreementAmended {
+                        id: s(AGREEMENT),
+                        plan: s(PLAN),
+                        amendment_number: 2,
+                        description: s("L'accordo resta in vigore senza scadenza"),
+                        amended_on: s("2023-06-30"),
+                        new_expires_on: cleared(),
+                    },
+                )),
+            }),
+        ),
+    ]
 }
 
 /// A realistic payload of `event_type` with every field set, encoded, and its JSON;
