@@ -40,6 +40,9 @@ pub struct AppState {
     pub read: Arc<dyn ReadSide>,
     pub store: Arc<dyn EventStore>,
     pub tokens: Arc<dyn Tokens>,
+    /// The Merkle tree and checkpoints of the log, for the `/api/v1/audit` proof routes
+    /// (they answer 503 without it).
+    pub audit: Option<Arc<metroplan_audit::AuditLog>>,
     /// Tokens already resolved, by secret; tokens are never deleted, so the cache never lies.
     known: Arc<RwLock<HashMap<String, Caller>>>,
 }
@@ -62,8 +65,16 @@ impl AppState {
             read,
             store,
             tokens,
+            audit: None,
             known: Arc::default(),
         }
+    }
+
+    /// Serves checkpoints and proofs from `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<metroplan_audit::AuditLog>) -> Self {
+        self.audit = Some(audit);
+        self
     }
 
     /// The caller a token stands for.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use futures::FutureExt;
 use metroplan_api::{Caller, CommandContext, Role};
+use metroplan_audit::{AuditLog, CheckpointPolicy, KeyDir, SqliteCheckpoints};
 use metroplan_auth::TokenStore;
 use metroplan_bus::LocalBus;
 use metroplan_eventstore::EventStore;
@@ -20,6 +21,7 @@ use metroplan_projector::Projector;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod audit;
 pub mod bench;
 pub mod distributed;
 
@@ -35,6 +37,9 @@ pub struct Platform {
     pub plan: Arc<PlanService>,
     pub monitoring: Arc<MonitoringService>,
     pub partnership: Arc<PartnershipService>,
+    /// The Merkle tree of the log, its signed checkpoints and the signing key
+    /// (`data/keys/checkpoint.key`, created at first start).
+    pub audit: Arc<AuditLog>,
     /// Stops the projector's follower task when the platform is dropped.
     stop: CancellationToken,
 }
@@ -89,6 +94,19 @@ impl Platform {
         progress: &(dyn Fn(u64, u64) + Send + Sync),
         live_capacity: usize,
     ) -> anyhow::Result<Self> {
+        Self::open_with_policy(data, progress, live_capacity, CheckpointPolicy::default()).await
+    }
+
+    /// [`Platform::open_with`] signing checkpoints by `policy`.
+    ///
+    /// # Errors
+    /// As [`Platform::open`], and when the signing key cannot be read or created.
+    pub async fn open_with_policy(
+        data: &Path,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+        live_capacity: usize,
+        policy: CheckpointPolicy,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data)
             .with_context(|| format!("creating data directory {}", data.display()))?;
         let store: Arc<dyn EventStore> =
@@ -101,6 +119,27 @@ impl Platform {
             .context("rebuilding the read models")?;
         projector.mark_ready();
         let stop = CancellationToken::new();
+        let keys = KeyDir::in_data_dir(data);
+        let signer = keys
+            .load_or_create(metroplan_audit::signing::DEFAULT_ORIGIN)
+            .context("opening the checkpoint signing key")?;
+        let audit = AuditLog::new(
+            Arc::new(SqliteCheckpoints::open_in(data).context("opening the checkpoint table")?),
+            Some(signer),
+            keys.keyring().context("reading the verifier keys")?,
+        );
+        let checkpointer = tokio::spawn(Arc::clone(&audit).run(
+            Arc::clone(&store),
+            policy,
+            stop.clone(),
+        ));
+        tokio::spawn(async move {
+            match checkpointer.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "checkpointer stopped: no checkpoint is signed"),
+                Err(e) => tracing::error!(error = %e, "checkpointer task died"),
+            }
+        });
         let follower = tokio::spawn(Arc::clone(&projector).run(Arc::clone(&store), stop.clone()));
         tokio::spawn(async move {
             match follower.await {
@@ -118,6 +157,7 @@ impl Platform {
             store,
             tokens,
             projector,
+            audit,
         })
     }
 
@@ -179,9 +219,15 @@ impl Platform {
             Arc::clone(&self.projector) as Arc<dyn metroplan_projector::ReadSide>,
             Arc::clone(&self.store),
             Arc::clone(&self.tokens) as Arc<dyn metroplan_auth::Tokens>,
-        );
+        )
+        .with_audit(Arc::clone(&self.audit));
         metroplan_gateway::run(listener, state, async move { shutdown.cancelled().await })
             .await
-            .context("http server")
+            .context("http server")?;
+        // A graceful stop leaves every event under a signed checkpoint.
+        if let Err(e) = self.audit.checkpoint_now(self.store.as_ref()).await {
+            tracing::error!(error = %e, "final checkpoint failed");
+        }
+        Ok(())
     }
 }

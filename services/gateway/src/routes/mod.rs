@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::extract::Auth;
 use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
+mod audit_proofs;
 mod partnership;
 mod plans;
 mod system;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(plans::router())
         .merge(partnership::router())
+        .merge(audit_proofs::router())
 }
 
 /// Read-your-writes: `?min_position=N` waits (at most 5 s) until the read models
