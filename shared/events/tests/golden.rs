@@ -23,7 +23,9 @@
 //! - no sample is left for an event type that no longer exists (unless an upcaster of
 //!   that version renames it), nor a stray or unpaired file;
 //! - the wrapper messages of the protos are exactly the families this file knows, and
-//!   each family has an upcaster for every schema version below its current one.
+//!   each family has an upcaster for every schema version below its current one;
+//! - the upcasting path refuses an envelope whose event type is not the payload's, and
+//!   a schema version it has no reader for.
 //!
 //! The `.bin` files are never edited. A sample is created only for what has none yet:
 //! add the event to [`build_sample`] below (every field set, realistic content from
@@ -612,6 +614,51 @@ fn every_current_event_type_has_a_builder() {
             .unwrap_or_else(|e| panic!("the edge sample {stem} does not decode: {e}"));
         assert_eq!(decoded.json, json, "{stem}");
     }
+}
+
+/// The upcasting path refuses what it cannot read: an envelope that names another
+/// event type than the payload's, a schema version newer than the family's, version 0.
+#[test]
+fn the_upcasting_path_refuses_what_it_cannot_read() {
+    use metroplan_events::{DecodeError, EventMetadata, RecordedEvent, UpcastError};
+    let (bytes, _) = build_sample("AgreementSigned").expect("a builder");
+    let signed = AgreementEvent::upcast("AgreementSigned", 1, &bytes).expect("decodes");
+    assert_eq!(signed.event_type(), "AgreementSigned");
+    assert!(matches!(
+        AgreementEvent::upcast("AgreementTerminated", 1, &bytes),
+        Err(UpcastError::TypeMismatch {
+            decoded: "AgreementSigned",
+            ..
+        })
+    ));
+    for version in [0, AgreementEvent::SCHEMA_VERSION + 1] {
+        assert!(matches!(
+            AgreementEvent::upcast("AgreementSigned", version, &bytes),
+            Err(UpcastError::UnknownSchema { schema_version, .. }) if schema_version == version
+        ));
+    }
+    assert!(matches!(
+        TableEvent::upcast("AgreementSigned", 1, &bytes),
+        Err(UpcastError::Malformed(_) | UpcastError::TypeMismatch { .. })
+    ));
+    let recorded = RecordedEvent {
+        event_id: uuid::Uuid::nil(),
+        stream_id: format!("agreement:{AGREEMENT}"),
+        stream_version: 4,
+        position: 77,
+        event_type: "AgreementAmended".into(),
+        schema_version: 1,
+        recorded_at: chrono::DateTime::UNIX_EPOCH,
+        metadata: EventMetadata::default(),
+        payload: bytes,
+        hash: Vec::new(),
+    };
+    let err =
+        AgreementEvent::decode_recorded(&recorded).expect_err("the type is not the payload's");
+    assert!(
+        matches!(err, DecodeError::TypeMismatch { position: 77, .. }),
+        "{err}"
+    );
 }
 
 fn read_json(path: &Path) -> Value {
