@@ -92,7 +92,10 @@ pub fn keyring_from_args(values: &[String]) -> anyhow::Result<Keyring> {
 pub enum Verdict {
     Intact(Report),
     /// The first bad position and why.
-    Tampered { position: u64, reason: String },
+    Tampered {
+        position: u64,
+        reason: String,
+    },
 }
 
 /// Verifies a log; `keys` empty means the keys of the data directory (embedded only).
@@ -115,7 +118,10 @@ pub async fn verify(
     } else {
         keys
     };
-    anyhow::ensure!(!keys.is_empty(), "no verifier key to check checkpoints with");
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "no verifier key to check checkpoints with"
+    );
     let mut notes = Vec::with_capacity(kept.len());
     for path in kept {
         notes.push(
@@ -125,8 +131,7 @@ pub async fn verify(
     }
     let log = open_log(at, "metroplan-verify").await?;
     let checkpoints = all_checkpoints(log.checkpoints.as_ref()).await?;
-    let verdict = match verify_log(log.store.as_ref(), checkpoints, &notes, &keys, progress).await
-    {
+    let verdict = match verify_log(log.store.as_ref(), checkpoints, &notes, &keys, progress).await {
         Ok(report) => Verdict::Intact(report),
         Err(AuditError::Tampered(t)) => Verdict::Tampered {
             position: t.position,
@@ -165,7 +170,11 @@ pub async fn checkpoint(
 ) -> anyhow::Result<Option<StoredCheckpoint>> {
     let signer = signer_for(at, key)?;
     let log = open_log(at, "metroplan-checkpoint").await?;
-    let audit = AuditLog::new(Arc::clone(&log.checkpoints), Some(signer), Keyring::default());
+    let audit = AuditLog::new(
+        Arc::clone(&log.checkpoints),
+        Some(signer),
+        Keyring::default(),
+    );
     let head = log.store.head_position().await?;
     progress(0, head);
     audit.checkpoint_now(log.store.as_ref()).await?;

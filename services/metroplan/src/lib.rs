@@ -128,15 +128,14 @@ impl Platform {
             Some(signer),
             keys.keyring().context("reading the verifier keys")?,
         );
-        let checkpointer = tokio::spawn(Arc::clone(&audit).run(
-            Arc::clone(&store),
-            policy,
-            stop.clone(),
-        ));
+        let checkpointer =
+            tokio::spawn(Arc::clone(&audit).run(Arc::clone(&store), policy, stop.clone()));
         tokio::spawn(async move {
             match checkpointer.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "checkpointer stopped: no checkpoint is signed"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "checkpointer stopped: no checkpoint is signed")
+                }
                 Err(e) => tracing::error!(error = %e, "checkpointer task died"),
             }
         });

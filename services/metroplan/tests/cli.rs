@@ -427,3 +427,350 @@ async fn serve_demo_answers_with_its_admin_token_and_a_later_token_then_stops_on
         "serve exited with {status} after SIGTERM instead of shutting down gracefully"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Tamper evidence: `metroplan verify` on a log changed behind the store's back.
+
+mod tamper {
+    use std::path::{Path, PathBuf};
+
+    use metroplan_audit::{CheckpointSigner, TreeHash};
+    use metroplan_events::{EventMetadata, NewEvent, RecordedEvent};
+    use metroplan_eventstore::sqlite::{SqliteStore, event_hash};
+    use metroplan_eventstore::{EventStore, ExpectedVersion};
+    use rusqlite::{Connection, params};
+
+    use super::{assert_success, import, run, stderr, stdout};
+
+    /// Events appended after the import, round-robin over three streams.
+    const EXTRA: u64 = 30;
+
+    /// A data directory holding the imported plan (`first` events) under a checkpoint
+    /// signed by a key that was then rotated, and `EXTRA` more events under a
+    /// checkpoint signed by the new key.
+    struct Template {
+        _dir: tempfile::TempDir,
+        data: PathBuf,
+        first: u64,
+        head: u64,
+        first_note: String,
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn checkpoint(data: &Path) -> String {
+        let output = run(&["checkpoint"], data);
+        assert_success(&output, "checkpoint");
+        stdout(&output)
+    }
+
+    fn template() -> Template {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let first = import(&data)["position"].as_u64().unwrap();
+        let first_note = checkpoint(&data);
+        assert!(
+            first_note.starts_with(&format!("metroplan.local/events\n{first}\n")),
+            "checkpoint printed {first_note:?}"
+        );
+        let rotated = run(&["key", "rotate"], &data);
+        assert_success(&rotated, "key rotate");
+        runtime().block_on(async {
+            let store = SqliteStore::open_in(&data).unwrap();
+            for i in 0..EXTRA {
+                let event = NewEvent {
+                    event_id: uuid::Uuid::now_v7(),
+                    event_type: "AuditTestNoted".into(),
+                    schema_version: 1,
+                    payload: format!("note {i}").into_bytes(),
+                    metadata: EventMetadata {
+                        actor: "tester".into(),
+                        on_behalf_of: "auditors".into(),
+                        reason: Some("tamper test".into()),
+                        correlation_id: None,
+                        causation_id: None,
+                    },
+                };
+                store
+                    .append(
+                        &format!("audit-test:{}", i % 3),
+                        ExpectedVersion::Any,
+                        vec![event],
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+        let head = first + EXTRA;
+        let second = checkpoint(&data);
+        assert!(second.starts_with(&format!("metroplan.local/events\n{head}\n")));
+        Template {
+            _dir: dir,
+            data,
+            first,
+            head,
+            first_note,
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// A copy of the template's data directory, changed by `tamper` through rusqlite.
+    fn tampered(t: &Template, tamper: impl FnOnce(&Connection)) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&t.data, dir.path());
+        let conn = Connection::open(dir.path().join("events.db")).unwrap();
+        tamper(&conn);
+        drop(conn);
+        dir
+    }
+
+    fn verify(data: &Path, extra: &[&str]) -> std::process::Output {
+        let mut args = vec!["verify"];
+        args.extend_from_slice(extra);
+        run(&args, data)
+    }
+
+    #[track_caller]
+    fn assert_bad(output: &std::process::Output, position: u64, why: &str) {
+        assert!(
+            !output.status.success(),
+            "verify passed a tampered log:\n{}",
+            stdout(output)
+        );
+        let err = stderr(output);
+        let expected = format!("first bad position: {position} (");
+        assert!(
+            err.contains(&expected),
+            "expected {expected:?} in stderr:\n{err}"
+        );
+        assert!(err.contains(why), "expected {why:?} in stderr:\n{err}");
+    }
+
+    /// Every event, read through the store.
+    fn read_all(data: &Path) -> Vec<RecordedEvent> {
+        runtime().block_on(async {
+            let store = SqliteStore::open_in(data).unwrap();
+            store.read_all(0, 100_000).await.unwrap()
+        })
+    }
+
+    /// Changes the payload of the event at `position` and rewrites its hash and those
+    /// of the later events of its stream, as an attacker who knows the hash layout would.
+    fn rewrite_with_recomputed_hashes(data: &Path, position: u64) {
+        let events = read_all(data);
+        let target = &events[usize::try_from(position - 1).unwrap()];
+        let stream = target.stream_id.clone();
+        let mut prev = events
+            .iter()
+            .filter(|e| e.stream_id == stream && e.stream_version + 1 == target.stream_version)
+            .map(|e| e.hash.clone())
+            .next()
+            .unwrap_or_else(|| vec![0; 32]);
+        let conn = Connection::open(data.join("events.db")).unwrap();
+        for e in events
+            .iter()
+            .filter(|e| e.stream_id == stream && e.position >= position)
+        {
+            let mut e = e.clone();
+            if e.position == position {
+                e.payload[0] ^= 0x01;
+            }
+            e.hash = event_hash(&prev, &e);
+            conn.execute(
+                "UPDATE events SET payload = ?1, hash = ?2 WHERE position = ?3",
+                params![e.payload, e.hash, e.position as i64],
+            )
+            .unwrap();
+            prev = e.hash;
+        }
+        conn.execute(
+            "UPDATE streams SET last_hash = ?1 WHERE stream_id = ?2",
+            params![prev, stream],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn verify_passes_an_intact_log_with_checkpoints_signed_before_and_after_a_key_rotation() {
+        let t = template();
+        let output = verify(&t.data, &[]);
+        assert_success(&output, "verify of an intact log");
+        let out = stdout(&output);
+        assert!(
+            out.contains(&format!("log intact: {} events", t.head))
+                && out.contains("2 checkpoints verified"),
+            "summary: {out}"
+        );
+
+        // The retired key is what verifies the first checkpoint: the new key alone fails.
+        let keys = t.data.join("keys");
+        let current = keys.join("checkpoint.pub");
+        let output = verify(&t.data, &["--public-key", current.to_str().unwrap()]);
+        assert_bad(&output, t.first, "signed by no known key");
+        let retired = keys.join("retired.pub");
+        let output = verify(
+            &t.data,
+            &[
+                "--public-key",
+                current.to_str().unwrap(),
+                "--public-key",
+                retired.to_str().unwrap(),
+            ],
+        );
+        assert_success(&output, "verify with both keys given");
+
+        // `key show` prints the current key first, then the retired one.
+        let shown = run(&["key", "show"], &t.data);
+        assert_success(&shown, "key show");
+        let shown = stdout(&shown);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 2, "{shown}");
+        assert_eq!(std::fs::read_to_string(&current).unwrap().trim(), lines[0]);
+    }
+
+    #[test]
+    fn verify_checks_a_kept_checkpoint_against_the_newer_log() {
+        let t = template();
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept.note");
+        std::fs::write(&kept, &t.first_note).unwrap();
+        let output = verify(&t.data, &["--checkpoint", kept.to_str().unwrap()]);
+        assert_success(&output, "verify with a kept checkpoint");
+        assert!(stdout(&output).contains("1 kept checkpoints consistent"));
+
+        // A validly signed checkpoint of another history of the same size.
+        let signer = CheckpointSigner::from_file(&t.data.join("keys/checkpoint.key")).unwrap();
+        let forged = dir.path().join("forged.note");
+        let other_root = metroplan_audit::tree::leaf_hash(b"another history");
+        std::fs::write(&forged, signer.sign(t.first, other_root).unwrap()).unwrap();
+        let output = verify(&t.data, &["--checkpoint", forged.to_str().unwrap()]);
+        assert_bad(&output, 1, "do not match the signed root");
+
+        // One of a longer log: this one was truncated since.
+        let longer = dir.path().join("longer.note");
+        std::fs::write(
+            &longer,
+            signer.sign(t.head + 5, TreeHash::default()).unwrap(),
+        )
+        .unwrap();
+        let output = verify(&t.data, &["--checkpoint", longer.to_str().unwrap()]);
+        assert_bad(&output, t.head + 1, "log truncated");
+
+        // An attacker holding the server rewrites history, recomputes every hash and
+        // deletes the stored checkpoints: only the checkpoint the auditor kept sees it.
+        let rewritten = tampered(&t, |c| {
+            c.execute("DELETE FROM checkpoints", []).unwrap();
+        });
+        rewrite_with_recomputed_hashes(rewritten.path(), 3);
+        let output = verify(rewritten.path(), &["--checkpoint", kept.to_str().unwrap()]);
+        assert_bad(&output, 1, "do not match the signed root");
+    }
+
+    #[test]
+    fn verify_names_the_first_bad_position_of_each_tampering_of_the_sqlite_file() {
+        let t = template();
+        assert!(t.first > 14, "the import should give more than 14 events");
+
+        // One byte of one stored payload.
+        let dir = tampered(&t, |c| {
+            let mut payload: Vec<u8> = c
+                .query_row("SELECT payload FROM events WHERE position = 5", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            let middle = payload.len() / 2;
+            payload[middle] ^= 0x20;
+            c.execute(
+                "UPDATE events SET payload = ?1 WHERE position = 5",
+                params![payload],
+            )
+            .unwrap();
+        });
+        assert_bad(&verify(dir.path(), &[]), 5, "hash mismatch");
+
+        // One event deleted.
+        let dir = tampered(&t, |c| {
+            c.execute("DELETE FROM events WHERE position = 10", [])
+                .unwrap();
+        });
+        assert_bad(&verify(dir.path(), &[]), 10, "event missing");
+
+        // Two events swapped.
+        let dir = tampered(&t, |c| {
+            c.execute_batch(
+                "UPDATE events SET position = -1 WHERE position = 12;
+                 UPDATE events SET position = 12 WHERE position = 13;
+                 UPDATE events SET position = 13 WHERE position = -1;",
+            )
+            .unwrap();
+        });
+        assert_bad(&verify(dir.path(), &[]), 12, "");
+
+        // The last events cut off, below the latest checkpoint.
+        let keep = t.head - 4;
+        let dir = tampered(&t, |c| {
+            c.execute(
+                "DELETE FROM events WHERE position > ?1",
+                params![keep as i64],
+            )
+            .unwrap();
+        });
+        assert_bad(&verify(dir.path(), &[]), keep + 1, "log truncated");
+
+        // A payload changed and every hash after it recomputed: the signed root of the
+        // checkpoint covering it no longer matches.
+        let dir = tampered(&t, |_| {});
+        rewrite_with_recomputed_hashes(dir.path(), t.first + 7);
+        assert_bad(
+            &verify(dir.path(), &[]),
+            t.first + 1,
+            "do not match the signed root",
+        );
+
+        // A signature changed in a stored checkpoint.
+        let dir = tampered(&t, |c| {
+            let note: String = c
+                .query_row(
+                    "SELECT note FROM checkpoints WHERE tree_size = ?1",
+                    params![t.head as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let forged = note.replacen(
+                &format!("\n{}\n", t.head),
+                &format!("\n{}\n", t.head - 1),
+                1,
+            );
+            c.execute(
+                "UPDATE checkpoints SET note = ?1 WHERE tree_size = ?2",
+                params![forged, t.head as i64],
+            )
+            .unwrap();
+        });
+        assert_bad(
+            &verify(dir.path(), &[]),
+            t.head,
+            "signature does not verify",
+        );
+
+        // And the untouched template still verifies.
+        assert_success(&verify(&t.data, &[]), "verify of the untouched log");
+    }
+}

@@ -86,7 +86,9 @@ pub async fn verify_log(
     let mut chain = ChainChecker::new();
     let mut tree = MerkleTree::new();
     let mut next_checkpoint = 0;
-    let mut good_until = 0;
+    // The size of the last checkpoint found good below the current one.
+    let mut good_below = 0;
+    let mut good_at = 0;
     let mut total = store.head_position().await?;
     progress(0, total);
     loop {
@@ -100,8 +102,11 @@ pub async fn verify_log(
             while let Some(c) = all.get(next_checkpoint)
                 && c.size == tree.size()
             {
-                check_root(c, tree.root(), good_until)?;
-                good_until = c.size;
+                if c.size > good_at {
+                    good_below = good_at;
+                }
+                check_root(c, tree.root(), good_below)?;
+                good_at = c.size;
                 next_checkpoint += 1;
             }
         }

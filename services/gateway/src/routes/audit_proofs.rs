@@ -65,7 +65,9 @@ fn out_of_range(field: &str, e: TreeError) -> HttpError {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Answer {
-    Ok(json(serde_json::to_value(value).map_err(ApiError::internal)?))
+    Ok(json(
+        serde_json::to_value(value).map_err(ApiError::internal)?,
+    ))
 }
 
 /// The verifier keys checkpoints are signed with.
@@ -141,7 +143,10 @@ async fn checkpoints(
     uri: axum::http::Uri,
 ) -> Answer {
     let page: CheckpointPage = params(&uri, &["after", "limit"])?;
-    let limit = page.limit.unwrap_or(MAX_CHECKPOINTS).clamp(1, MAX_CHECKPOINTS);
+    let limit = page
+        .limit
+        .unwrap_or(MAX_CHECKPOINTS)
+        .clamp(1, MAX_CHECKPOINTS);
     let found = audit(&state)?
         .checkpoints()
         .list(page.after.unwrap_or(0), limit)
