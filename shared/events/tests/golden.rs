@@ -638,7 +638,7 @@ fn the_upcasting_path_refuses_what_it_cannot_read() {
         ));
     }
     assert!(matches!(
-        TableEvent::upcast("AgreementSigned", 1, &bytes),
+        TableEvent::upcast("AgreementSigned", TableEvent::SCHEMA_VERSION, &bytes),
         Err(UpcastError::Malformed(_) | UpcastError::TypeMismatch { .. })
     ));
     let recorded = RecordedEvent {
