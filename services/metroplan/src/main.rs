@@ -104,43 +104,6 @@ enum Cmd {
         #[command(subcommand)]
         command: KeyCmd,
     },
-    /// Checks the whole log: every event's hash and chain link, positions and versions,
-    /// and every signed checkpoint's root and signature. Exits 0 when intact; otherwise
-    /// non-zero, naming the first bad position.
-    Verify {
-        #[command(flatten)]
-        data: DataDir,
-        /// Verifies the NATS deployment's log and checkpoint streams instead.
-        #[arg(long, env = "METROPLAN_NATS_URL")]
-        nats: Option<String>,
-        /// A verifier key you trust, or a file of them (one a line); repeatable. Default
-        /// (embedded only): the keys in DATA/keys.
-        #[arg(long = "public-key")]
-        public_key: Vec<String>,
-        /// A signed checkpoint you kept earlier (a file): the log must extend it. Repeatable.
-        #[arg(long)]
-        checkpoint: Vec<PathBuf>,
-    },
-    /// Signs a checkpoint of the whole log now (unless one covers it) and prints the
-    /// latest checkpoint's signed note.
-    Checkpoint {
-        #[command(flatten)]
-        data: DataDir,
-        /// Checkpoints the NATS deployment's log instead (needs --key).
-        #[arg(long, env = "METROPLAN_NATS_URL")]
-        nats: Option<String>,
-        /// The private key file (default: DATA/keys/checkpoint.key, created when missing).
-        #[arg(long, env = "METROPLAN_CHECKPOINT_KEY")]
-        key: Option<PathBuf>,
-        /// Replicas of the checkpoint stream when it is created on NATS.
-        #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
-        replicas: usize,
-    },
-    /// Manages the checkpoint signing key.
-    Key {
-        #[command(subcommand)]
-        command: KeyCmd,
-    },
     /// Manages bearer tokens.
     Token {
         #[command(subcommand)]
@@ -178,31 +141,6 @@ enum TokenCmd {
         /// Replicas of the token bucket when it is created on NATS.
         #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
         replicas: usize,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum KeyCmd {
-    /// Prints the verifier keys of DATA/keys: the current one first, then retired ones.
-    Show {
-        #[command(flatten)]
-        data: DataDir,
-    },
-    /// Replaces the signing key of DATA/keys; the old verifier key is kept as retired so
-    /// that older checkpoints still verify. Restart `serve` to sign with the new key.
-    Rotate {
-        #[command(flatten)]
-        data: DataDir,
-    },
-    /// Writes a new key pair to FILE (mode 0600) and FILE.pub, for the distributed
-    /// deployment's checkpoint writer.
-    Generate {
-        /// The private key file to create.
-        #[arg(long)]
-        out: PathBuf,
-        /// The log's origin (the key's name, first line of every checkpoint).
-        #[arg(long, default_value = metroplan_audit::signing::DEFAULT_ORIGIN)]
-        origin: String,
     },
 }
 
@@ -394,96 +332,6 @@ async fn main() -> anyhow::Result<()> {
                 role.as_str()
             );
             println!("{}", issued.secret);
-            Ok(())
-        }
-        Cmd::Verify {
-            data,
-            nats,
-            public_key,
-            checkpoint,
-        } => {
-            use metroplan::audit::{LogLocation, Verdict};
-            let at = match nats {
-                Some(urls) => LogLocation::Nats { urls, replicas: 1 },
-                None => LogLocation::DataDir(data.data),
-            };
-            let keys = metroplan::audit::keyring_from_args(&public_key)?;
-            let (keys, verdict) =
-                metroplan::audit::verify(&at, keys, &checkpoint, &bar("verifying")).await?;
-            for k in keys.keys() {
-                eprintln!("trusting verifier key {k}");
-            }
-            match verdict {
-                Verdict::Intact(r) => {
-                    println!(
-                        "log intact: {} events in {} streams; {} checkpoints verified (latest of size {}), {} kept checkpoints consistent",
-                        r.events, r.streams, r.checkpoints, r.latest_checkpoint, r.kept_checkpoints
-                    );
-                    println!("root of the {} events: {}", r.events, r.root);
-                    if r.latest_checkpoint < r.events {
-                        println!(
-                            "note: events {}..={} are not under a checkpoint yet",
-                            r.latest_checkpoint + 1,
-                            r.events
-                        );
-                    }
-                    Ok(())
-                }
-                Verdict::Tampered { position, reason } => {
-                    println!("LOG NOT INTACT");
-                    eprintln!("first bad position: {position} ({reason})");
-                    std::process::exit(1);
-                }
-            }
-        }
-        Cmd::Checkpoint {
-            data,
-            nats,
-            key,
-            replicas,
-        } => {
-            use metroplan::audit::LogLocation;
-            let at = match nats {
-                Some(urls) => LogLocation::Nats { urls, replicas },
-                None => LogLocation::DataDir(data.data),
-            };
-            match metroplan::audit::checkpoint(&at, key.as_deref(), &bar("checkpointing")).await? {
-                Some(c) => {
-                    eprintln!("latest checkpoint: {} events", c.tree_size);
-                    print!("{}", c.note);
-                }
-                None => eprintln!("the log is empty: nothing to sign"),
-            }
-            Ok(())
-        }
-        Cmd::Key { command } => {
-            use metroplan_audit::KeyDir;
-            match command {
-                KeyCmd::Show { data } => {
-                    let keys = KeyDir::in_data_dir(&data.data).keyring()?;
-                    anyhow::ensure!(!keys.is_empty(), "no key in {}", data.data.display());
-                    for k in keys.keys() {
-                        println!("{k}");
-                    }
-                }
-                KeyCmd::Rotate { data } => {
-                    let dir = KeyDir::in_data_dir(&data.data);
-                    let old = dir.load()?;
-                    let new = dir.rotate()?;
-                    eprintln!("retired {}", old.verifier_key());
-                    println!("{}", new.verifier_key());
-                }
-                KeyCmd::Generate { out, origin } => {
-                    anyhow::ensure!(!out.exists(), "{} exists: not overwriting a key", out.display());
-                    let (skey, vkey) = metroplan_audit::signing::generate_key(&origin)?;
-                    metroplan_audit::signing::write_private(&out, &skey)?;
-                    let public = out.with_extension("pub");
-                    std::fs::write(&public, format!("{vkey}\n"))
-                        .with_context(|| format!("writing {}", public.display()))?;
-                    eprintln!("private key in {}, verifier key in {}", out.display(), public.display());
-                    println!("{vkey}");
-                }
-            }
             Ok(())
         }
         Cmd::Verify {
