@@ -85,7 +85,7 @@ pub trait EventPayload:
 
     /// Readers of the older schema versions of this family, one per version from 1 to
     /// `SCHEMA_VERSION - 1`: the place where a version bump registers its conversion
-    /// (see [`upcast`](crate::upcast)). Empty while every family is at version 1.
+    /// (see the [`upcast`] module). Empty while every family is at version 1.
     const UPCASTERS: &'static [Upcaster<Self>] = &[];
 
     /// Decodes a stored payload of any known schema version into the current payload:
