@@ -204,6 +204,22 @@ pub async fn run_nats(
     listener: TcpListener,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
+    run_nats_with(client, store, replicas, listener, shutdown, None).await
+}
+
+/// [`run_nats`] serving checkpoints and proofs from `audit` (which the caller keeps
+/// following the log).
+///
+/// # Errors
+/// As [`run_nats`].
+pub async fn run_nats_with(
+    client: async_nats::Client,
+    store: Arc<dyn EventStore>,
+    replicas: usize,
+    listener: TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+    audit: Option<Arc<metroplan_audit::AuditLog>>,
+) -> anyhow::Result<()> {
     let read = metroplan_projector::nats::RemoteReadSide::connect(client.clone(), shutdown.clone())
         .await?;
     let tokens = metroplan_auth::KvTokens::open(client.clone(), replicas).await?;
@@ -213,6 +229,10 @@ pub async fn run_nats(
         store,
         Arc::new(tokens),
     );
+    let state = match audit {
+        Some(audit) => state.with_audit(audit),
+        None => state,
+    };
     run(listener, state, async move { shutdown.cancelled().await }).await?;
     Ok(())
 }

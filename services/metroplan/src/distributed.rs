@@ -2,7 +2,12 @@
 //! service (plan, monitoring, partnership, projector, gateway) as its own task, talking
 //! over NATS exactly as the separate processes of `compose.yaml` do, with the log in
 //! JetStream instead of SQLite.
+//!
+//! Checkpoints: with a key ([`Checkpointing::key`]) this process signs them into the
+//! `METROPLAN_CHECKPOINTS` stream, as the projector process does in `compose.yaml`; the
+//! gateway serves them and the proofs from the same tree.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,8 +58,17 @@ pub async fn load_demo(
     })
 }
 
+/// Who signs the log's checkpoints, and when.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpointing {
+    /// The private key file; without one no checkpoint is signed (the proofs are still
+    /// served, over the checkpoints another process signs).
+    pub key: Option<PathBuf>,
+    pub policy: metroplan_audit::CheckpointPolicy,
+}
+
 /// Runs every service over NATS until `shutdown`; the first task to fail stops them
-/// all and is reported by name.
+/// all and is reported by name. Signs no checkpoint ([`serve_with`] does).
 ///
 /// # Errors
 /// When NATS cannot be reached or a service fails.
@@ -64,8 +78,50 @@ pub async fn serve(
     demo: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<Demo>> {
+    serve_with(nats, listener, demo, shutdown, Checkpointing::default()).await
+}
+
+/// [`serve`] with checkpoints signed as `checkpointing` says.
+///
+/// # Errors
+/// As [`serve`], and when the key cannot be read.
+pub async fn serve_with(
+    nats: &NatsOptions,
+    listener: TcpListener,
+    demo: bool,
+    shutdown: CancellationToken,
+    checkpointing: Checkpointing,
+) -> anyhow::Result<Option<Demo>> {
     let (client, store) = open_jetstream(nats, "metroplan").await?;
+    let signer = checkpointing
+        .key
+        .as_deref()
+        .map(metroplan_audit::CheckpointSigner::from_file)
+        .transpose()
+        .context("reading the checkpoint key")?;
+    let audit = metroplan_audit::nats::audit_log(
+        client.clone(),
+        nats.replicas,
+        signer,
+        metroplan_audit::Keyring::default(),
+    )
+    .await?;
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    {
+        let (a, s, x, policy) = (
+            Arc::clone(&audit),
+            Arc::clone(&store),
+            shutdown.clone(),
+            checkpointing.policy,
+        );
+        // A broken log stops the signing, not the platform: logged where it is found.
+        tasks.spawn(async move {
+            if let Err(e) = a.run(s, policy, x).await {
+                tracing::error!(error = %e, "checkpointer stopped: no checkpoint is signed");
+            }
+            ("checkpointer", Ok(()))
+        });
+    }
     {
         let (c, s, x) = (client.clone(), Arc::clone(&store), shutdown.clone());
         tasks.spawn(async move {
@@ -127,7 +183,7 @@ pub async fn serve(
         tasks.spawn(async move {
             (
                 "gateway",
-                metroplan_gateway::run_nats(c, s, r, listener, x).await,
+                metroplan_gateway::run_nats_with(c, s, r, listener, x, Some(audit)).await,
             )
         });
     }

@@ -46,6 +46,8 @@ enum Cmd {
         /// Replicas of the event stream when it is created on NATS.
         #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
         replicas: usize,
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
     },
     /// Imports a plan's structure (plan, axes, strategies, actions) from a JSON file.
     Import {
@@ -144,6 +146,30 @@ enum TokenCmd {
     },
 }
 
+/// When the log's checkpoints are signed, and with which key on NATS.
+#[derive(Debug, clap::Args)]
+struct CheckpointArgs {
+    /// Signs a checkpoint once this many events are not covered by one.
+    #[arg(long, env = "METROPLAN_CHECKPOINT_EVERY", default_value_t = 1000)]
+    checkpoint_every: u64,
+    /// Signs a checkpoint when events have waited this many seconds uncovered.
+    #[arg(long, env = "METROPLAN_CHECKPOINT_AFTER_SECS", default_value_t = 60)]
+    checkpoint_after_secs: u64,
+    /// With --nats: the private key file that signs checkpoints (no checkpoints are
+    /// signed without one). The embedded deployment keeps its key in DATA/keys.
+    #[arg(long, env = "METROPLAN_CHECKPOINT_KEY")]
+    checkpoint_key: Option<PathBuf>,
+}
+
+impl CheckpointArgs {
+    fn policy(&self) -> metroplan_audit::CheckpointPolicy {
+        metroplan_audit::CheckpointPolicy {
+            every_events: self.checkpoint_every.max(1),
+            max_delay: Duration::from_secs(self.checkpoint_after_secs),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum KeyCmd {
     /// Prints the verifier keys of DATA/keys: the current one first, then retired ones.
@@ -201,19 +227,41 @@ async fn main() -> anyhow::Result<()> {
             listen,
             demo,
             replicas,
+            checkpoints,
             ..
         } => {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             let nats = metroplan_config::NatsOptions { urls, replicas };
-            metroplan::distributed::serve(&nats, listener, demo, shutdown_on_signals()).await?;
+            let audit = metroplan::distributed::Checkpointing {
+                key: checkpoints.checkpoint_key.clone(),
+                policy: checkpoints.policy(),
+            };
+            metroplan::distributed::serve_with(
+                &nats,
+                listener,
+                demo,
+                shutdown_on_signals(),
+                audit,
+            )
+            .await?;
             Ok(())
         }
         Cmd::Serve {
-            data, listen, demo, ..
+            data,
+            listen,
+            demo,
+            checkpoints,
+            ..
         } => {
-            let platform = Platform::open(&data.data, &bar("rebuilding read models")).await?;
+            let platform = Platform::open_with_policy(
+                &data.data,
+                &bar("rebuilding read models"),
+                metroplan_projector::LIVE_CAPACITY,
+                checkpoints.policy(),
+            )
+            .await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;

@@ -186,3 +186,23 @@ impl CheckpointStore for NatsCheckpoints {
         Ok(None)
     }
 }
+
+/// The audit log of a NATS deployment: the checkpoint stream, signing with `signer`
+/// when this process writes checkpoints (else only following the log for proofs), and
+/// trusting `public_keys`.
+///
+/// # Errors
+/// When the checkpoint stream cannot be opened.
+pub async fn audit_log(
+    client: async_nats::Client,
+    replicas: usize,
+    signer: Option<crate::CheckpointSigner>,
+    public_keys: crate::Keyring,
+) -> Result<std::sync::Arc<crate::AuditLog>, CheckpointStoreError> {
+    let checkpoints = NatsCheckpoints::open(client, replicas).await?;
+    Ok(crate::AuditLog::new(
+        std::sync::Arc::new(checkpoints),
+        signer,
+        public_keys,
+    ))
+}
