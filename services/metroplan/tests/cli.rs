@@ -774,3 +774,215 @@ mod tamper {
         assert_success(&verify(&t.data, &[]), "verify of the untouched log");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The proof endpoints of a running platform, checked the way an auditor checks them.
+
+mod proofs {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use metroplan::Platform;
+    use metroplan_api::Role;
+    use metroplan_audit::{
+        CheckpointPolicy, Keyring, TreeHash, verify_consistency, verify_inclusion,
+    };
+    use serde_json::Value;
+    use tokio_util::sync::CancellationToken;
+
+    use super::ORG;
+
+    fn hashes(v: &Value) -> Vec<TreeHash> {
+        v.as_array()
+            .expect("a list of hashes")
+            .iter()
+            .map(|h| TreeHash::parse_hash(h.as_str().unwrap()).expect("base64 hash"))
+            .collect()
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn proofs_served_over_http_check_against_the_signed_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = CheckpointPolicy {
+            every_events: 10,
+            max_delay: Duration::from_millis(300),
+        };
+        let platform = Arc::new(
+            Platform::open_with_policy(
+                dir.path(),
+                &|_, _| {},
+                metroplan_projector::LIVE_CAPACITY,
+                policy,
+            )
+            .await
+            .unwrap(),
+        );
+        let head = platform.load_demo(&|_, _| {}).await.unwrap().position;
+        assert!(head > 20, "the demo plan gives {head} events");
+        let auditor = platform
+            .tokens
+            .create(Role::Auditor, ORG, "an auditor")
+            .unwrap()
+            .secret;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api/v1/audit", listener.local_addr().unwrap());
+        let stop = CancellationToken::new();
+        let server = tokio::spawn({
+            let (p, s) = (Arc::clone(&platform), stop.clone());
+            async move { p.serve(listener, s).await }
+        });
+        let client = reqwest::Client::new();
+        let get = |path: String, token: Option<&str>| {
+            let mut request = client.get(format!("{base}{path}"));
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            async move { request.send().await.expect("request") }
+        };
+
+        // The public key, for anyone; it is the one in DATA/keys.
+        let response = get("/public-key".into(), None).await;
+        assert_eq!(response.status(), 200);
+        let keys: Value = response.json().await.unwrap();
+        let served: Vec<String> = keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        let on_disk = std::fs::read_to_string(dir.path().join("keys/checkpoint.pub")).unwrap();
+        assert_eq!(served, vec![on_disk.trim().to_owned()]);
+        let ring = Keyring::new(served).unwrap();
+
+        // Checkpoints every 10 events, then one of the whole log after 300 ms.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let latest = loop {
+            let response = get("/checkpoints/latest".into(), Some(&auditor)).await;
+            if response.status() == 200 {
+                let latest: Value = response.json().await.unwrap();
+                if latest["tree_size"] == head {
+                    break latest;
+                }
+            }
+            assert!(Instant::now() < deadline, "no checkpoint of the whole log");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let latest = ring.open(latest["note"].as_str().unwrap()).unwrap();
+        assert_eq!(latest.size, head);
+
+        // Listed in pages, each signed by the served key.
+        let mut listed = Vec::new();
+        let mut after = 0;
+        loop {
+            let response = get(
+                format!("/checkpoints?after={after}&limit=2"),
+                Some(&auditor),
+            )
+            .await;
+            assert_eq!(response.status(), 200);
+            let page: Value = response.json().await.unwrap();
+            for c in page["checkpoints"].as_array().unwrap() {
+                let opened = ring.open(c["note"].as_str().unwrap()).unwrap();
+                assert_eq!(c["root"], opened.root.to_string());
+                listed.push(opened);
+            }
+            match page["next_after"].as_u64() {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        let sizes: Vec<u64> = listed.iter().map(|c| c.size).collect();
+        assert_eq!(sizes[..2], [10, 20], "sizes: {sizes:?}");
+        assert_eq!(*sizes.last().unwrap(), head);
+
+        // The oldest checkpoint an auditor kept is extended by the latest.
+        let kept = &listed[0];
+        let response = get(
+            format!("/proofs/consistency?from={}&to={head}", kept.size),
+            Some(&auditor),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let mut proof = hashes(&body["proof"]);
+        verify_consistency(&proof, kept.size, kept.root, head, latest.root).unwrap();
+        proof[0].0[0] ^= 1;
+        assert!(verify_consistency(&proof, kept.size, kept.root, head, latest.root).is_err());
+
+        // Each event is in the latest checkpoint, under its own chain hash.
+        let events = platform.store.read_all(0, 1000).await.unwrap();
+        for p in [1, 7, head] {
+            let response = get(
+                format!("/proofs/inclusion?position={p}&tree_size={head}"),
+                Some(&auditor),
+            )
+            .await;
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            let event_hash = unhex(body["event_hash"].as_str().unwrap());
+            let stored = &events[usize::try_from(p - 1).unwrap()].hash;
+            assert_eq!(&event_hash, stored, "position {p}");
+            let proof = hashes(&body["proof"]);
+            verify_inclusion(&proof, p, stored, head, latest.root).unwrap();
+            let other = &events[usize::try_from(p % head).unwrap()].hash;
+            assert!(verify_inclusion(&proof, p, other, head, latest.root).is_err());
+        }
+
+        // Outside the tree, or without a token.
+        let beyond = get(
+            format!("/proofs/inclusion?position=1&tree_size={}", head + 100),
+            Some(&auditor),
+        )
+        .await;
+        assert_eq!(beyond.status(), 422);
+        let anonymous = get(
+            format!("/proofs/inclusion?position=1&tree_size={head}"),
+            None,
+        )
+        .await;
+        assert_eq!(anonymous.status(), 401);
+
+        // A graceful stop signs the events not yet covered.
+        let more = platform.load_demo(&|_, _| {}).await.unwrap();
+        assert_eq!(more.position, head, "the demo is imported once");
+        let event = metroplan_events::NewEvent {
+            event_id: uuid::Uuid::now_v7(),
+            event_type: "AuditTestNoted".into(),
+            schema_version: 1,
+            payload: b"after the last checkpoint".to_vec(),
+            metadata: metroplan_events::EventMetadata {
+                actor: "tester".into(),
+                on_behalf_of: ORG.into(),
+                reason: None,
+                correlation_id: None,
+                causation_id: None,
+            },
+        };
+        platform
+            .store
+            .append(
+                "audit-test:late",
+                metroplan_eventstore::ExpectedVersion::Any,
+                vec![event],
+            )
+            .await
+            .unwrap();
+        stop.cancel();
+        server.await.unwrap().unwrap();
+        let last = platform
+            .audit
+            .checkpoints()
+            .latest()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(last.tree_size, head + 1);
+    }
+}
