@@ -986,3 +986,92 @@ mod proofs {
         assert_eq!(last.tree_size, head + 1);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `checkpoint` and `verify` on the JetStream backend.
+
+mod on_nats {
+    use std::process::Output;
+
+    use super::{PLAN_FILE, assert_success, metroplan, stderr, stdout};
+
+    fn nats(args: &[&str], url: &str) -> Output {
+        metroplan()
+            .env_remove("METROPLAN_NATS_URL")
+            .env_remove("METROPLAN_CHECKPOINT_KEY")
+            .args(args)
+            .args(["--nats", url])
+            .output()
+            .expect("running metroplan")
+    }
+
+    #[tokio::test]
+    async fn checkpoint_and_verify_read_the_events_and_checkpoint_streams() {
+        let server = metroplan_nats_testkit::NatsServer::start()
+            .await
+            .expect("start nats-server");
+        let url = server.client_url();
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("checkpoint.key");
+        let key = key.to_str().unwrap();
+        let public = dir.path().join("checkpoint.pub");
+        let public = public.to_str().unwrap();
+
+        let imported = nats(&["import", PLAN_FILE], &url);
+        assert_success(&imported, "import --nats");
+        let generated = metroplan()
+            .args([
+                "key",
+                "generate",
+                "--out",
+                key,
+                "--origin",
+                "torino.example/events",
+            ])
+            .output()
+            .unwrap();
+        assert_success(&generated, "key generate");
+        assert_eq!(
+            stdout(&generated).trim(),
+            std::fs::read_to_string(public).unwrap().trim()
+        );
+
+        let signed = nats(&["checkpoint", "--key", key], &url);
+        assert_success(&signed, "checkpoint --nats");
+        let note = stdout(&signed);
+        assert!(note.starts_with("torino.example/events\n"), "{note}");
+        let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+        assert!(size >= 27, "{note}");
+
+        let verified = nats(&["verify", "--public-key", public], &url);
+        assert_success(&verified, "verify --nats");
+        assert!(
+            stdout(&verified).contains(&format!("log intact: {size} events")),
+            "{}",
+            stdout(&verified)
+        );
+
+        // Another key does not verify the checkpoint; no key at all is an error.
+        let other = dir.path().join("other.key");
+        let other_generated = metroplan()
+            .args(["key", "generate", "--out", other.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_success(&other_generated, "key generate");
+        let other_key = stdout(&other_generated).trim().to_owned();
+        let refused = nats(&["verify", "--public-key", &other_key], &url);
+        assert!(!refused.status.success());
+        assert!(
+            stderr(&refused).contains(&format!("first bad position: {size} (")),
+            "{}",
+            stderr(&refused)
+        );
+        let keyless = nats(&["verify"], &url);
+        assert!(!keyless.status.success());
+        assert!(
+            stderr(&keyless).contains("--public-key"),
+            "{}",
+            stderr(&keyless)
+        );
+    }
+}
