@@ -41,7 +41,10 @@ async fn main() -> anyhow::Result<()> {
     {
         let (a, s, x) = (Arc::clone(&audit), Arc::clone(&store), shutdown.clone());
         tokio::spawn(async move {
-            if let Err(e) = a.run(s, metroplan_audit::CheckpointPolicy::default(), x).await {
+            if let Err(e) = a
+                .run(s, metroplan_audit::CheckpointPolicy::default(), x)
+                .await
+            {
                 tracing::error!(error = %e, "audit tree stopped following the log: proofs stop at its size");
             }
         });

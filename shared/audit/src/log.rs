@@ -335,7 +335,15 @@ impl AuditLog {
         tracing::info!(size = self.size(), took = ?started.elapsed(), "audit tree built");
         let signing = self.signer.is_some();
         let mut signed = self.checkpoints.latest().await?.map_or(0, |c| c.tree_size);
-        let mut oldest_uncovered: Option<Instant> = None;
+        // Events found at start wait like new ones (a long backlog is signed at once).
+        let mut oldest_uncovered = (self.size() > signed).then(Instant::now);
+        if signing && self.size().saturating_sub(signed) >= policy.every_events {
+            let _writing = self.writing.lock().await;
+            if let Some(c) = self.sign_current().await? {
+                signed = c.tree_size;
+                oldest_uncovered = None;
+            }
+        }
         let mut events = store.subscribe_all(self.size());
         let mut tick = tokio::time::interval(policy.max_delay.min(Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
