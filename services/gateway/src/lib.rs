@@ -114,6 +114,8 @@ impl AppState {
         (name = "plans", description = "The plan: axes, strategies, actions, revisions"),
         (name = "monitoring", description = "Implementation status of actions"),
         (name = "partnership", description = "Concertation tables and agreements"),
+        (name = "audit", description = "For auditors: the audit trail, exports, the read models whole, checkpoints and proofs"),
+        (name = "public", description = "Read by anyone: adopted revisions"),
         (name = "system", description = "Health and API description"),
     )
 )]

@@ -34,6 +34,13 @@
 //!      bus) in the same run. Every report goes to the same action, whose history grows
 //!      by one event a report and is read whole by every command (no snapshots), so the
 //!      medians of the first and the last tenth of the reports are printed too.
+//! 5. `timetravel`: a plan of 6 axes, 24 strategies and 111 actions (synthetic codes,
+//!    benchmark data only) followed by progress reports round-robin over its actions,
+//!    1 million events in all, applied in memory to the projector's state (read models
+//!    and timeline). Then plan trees, dashboards and action pages asked `at` random
+//!    past positions (time travel: the last snapshot plus a short replay), against the
+//!    same questions asked of the current read models; and the naive way (replaying
+//!    the log from the start up to the position) for a few positions.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,6 +113,9 @@ pub async fn run(quick: bool, only: &[String]) -> anyhow::Result<()> {
     }
     if wanted("jetstream") {
         jetstream(&mut rows, quick).await?;
+    }
+    if wanted("timetravel") {
+        timetravel(&mut rows, if quick { 100_000 } else { 1_000_000 });
     }
     println!();
     println!("| benchmark | measured | raw baseline (same run) | ratio | target |");
@@ -1121,4 +1131,257 @@ mod tests {
         assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
         assert_eq!(percentile(&[], 0.99), Duration::ZERO);
     }
+}
+
+/// A plan of 6 axes, 24 strategies and 111 actions (synthetic, benchmark data only),
+/// then progress reports round-robin over its actions up to `n` events, as recorded
+/// events.
+fn synthetic_plan_log(n: usize) -> Vec<Arc<RecordedEvent>> {
+    use pb::plan_event::Event as P;
+    let plan = "PSM-BENCH";
+    let metadata = EventMetadata {
+        actor: "bench".into(),
+        on_behalf_of: "bench".into(),
+        ..Default::default()
+    };
+    let mut log: Vec<Arc<RecordedEvent>> = Vec::with_capacity(n);
+    let mut versions = std::collections::HashMap::<String, u64>::new();
+    let start =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(1_640_995_200, 0).unwrap_or_default();
+    let mut push = |log: &mut Vec<Arc<RecordedEvent>>, stream: String, e: NewEvent| {
+        let v = versions.entry(stream.clone()).or_default();
+        *v += 1;
+        let position = log.len() as u64 + 1;
+        log.push(Arc::new(RecordedEvent {
+            event_id: e.event_id,
+            stream_id: stream,
+            stream_version: *v,
+            position,
+            event_type: e.event_type,
+            schema_version: e.schema_version,
+            recorded_at: start + chrono::Duration::seconds(i64::try_from(position).unwrap_or(0)),
+            metadata: e.metadata,
+            payload: e.payload,
+            hash: Vec::new(),
+        }));
+    };
+    let plan_stream = metroplan_events::streams::plan(plan);
+    let plan_event = |e: P| pb::PlanEvent { event: Some(e) };
+    push(
+        &mut log,
+        plan_stream.clone(),
+        NewEvent::new(
+            &plan_event(P::PlanCreated(pb::PlanCreated {
+                code: plan.into(),
+                title: "Benchmark plan".into(),
+                ..Default::default()
+            })),
+            metadata.clone(),
+        ),
+    );
+    let mut actions = Vec::new();
+    for axis in 1..=6u32 {
+        push(
+            &mut log,
+            plan_stream.clone(),
+            NewEvent::new(
+                &plan_event(P::AxisAdded(pb::AxisAdded {
+                    plan: plan.into(),
+                    code: axis.to_string(),
+                    name: format!("Axis {axis}"),
+                    position: axis,
+                    ..Default::default()
+                })),
+                metadata.clone(),
+            ),
+        );
+        for strategy in 1..=4u32 {
+            let code = format!("{axis}.{strategy}");
+            push(
+                &mut log,
+                plan_stream.clone(),
+                NewEvent::new(
+                    &plan_event(P::StrategyAdded(pb::StrategyAdded {
+                        plan: plan.into(),
+                        code: code.clone(),
+                        axis: axis.to_string(),
+                        name: format!("Strategy {code}"),
+                        position: strategy,
+                        ..Default::default()
+                    })),
+                    metadata.clone(),
+                ),
+            );
+            let count = if (axis - 1) * 4 + strategy <= 15 {
+                5
+            } else {
+                4
+            };
+            for a in 1..=count {
+                actions.push(format!("{code}.{a}"));
+            }
+        }
+    }
+    for code in &actions {
+        let strategy = code.rsplit_once('.').map_or("", |(s, _)| s).to_owned();
+        let e = pb::ActionEvent {
+            event: Some(pb::action_event::Event::ActionAdded(pb::ActionAdded {
+                plan: plan.into(),
+                code: code.clone(),
+                strategy,
+                title: format!("Action {code}"),
+                competence: "direct".into(),
+                funding_lines: vec![pb::FundingLine {
+                    source: "PNRR".into(),
+                    planned_cents: 100_000_000,
+                    committed_cents: 40_000_000,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })),
+        };
+        push(
+            &mut log,
+            metroplan_events::streams::action(plan, code),
+            NewEvent::new(&e, metadata.clone()),
+        );
+    }
+    let mut i = 0usize;
+    while log.len() < n {
+        let code = &actions[i % actions.len()];
+        let e = pb::ProgressEvent {
+            event: Some(pb::progress_event::Event::ActionProgressReported(
+                pb::ActionProgressReported {
+                    plan: plan.into(),
+                    action: code.clone(),
+                    status: "in_progress".into(),
+                    previous_status: "in_progress".into(),
+                    progress: u32::try_from(i / actions.len() % 100).unwrap_or(0),
+                    note: "avanzamento lavori secondo cronoprogramma".into(),
+                    reporting_organisation: "bench".into(),
+                    as_of: "2022-06-30".into(),
+                    ..Default::default()
+                },
+            )),
+        };
+        push(
+            &mut log,
+            metroplan_events::streams::progress(plan, code),
+            NewEvent::new(&e, metadata.clone()),
+        );
+        i += 1;
+    }
+    log
+}
+
+fn timetravel(rows: &mut Vec<Row>, n: usize) {
+    use metroplan_projector::{Query, State};
+    eprintln!("building a plan log of {n} events in memory...");
+    let log = synthetic_plan_log(n);
+    let head = log.len() as u64;
+    let mut state = State::default();
+    let started = Instant::now();
+    for e in &log {
+        state.apply(Arc::clone(e));
+    }
+    let applied = started.elapsed();
+    eprintln!(
+        "applied {n} events with the timeline in {applied:.2?} ({} snapshots)",
+        state.timeline.snapshots()
+    );
+    let plan = "PSM-BENCH".to_owned();
+    let questions = [
+        Query::PlanTree { plan: plan.clone() },
+        Query::Dashboard { plan: plan.clone() },
+        Query::Action {
+            plan: plan.clone(),
+            action: "3.2.1".into(),
+        },
+    ];
+    // Positions spread over the log, in a fixed pseudo-random order.
+    let samples = 300usize;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let positions: Vec<u64> = (0..samples)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % head + 1
+        })
+        .collect();
+    let mut past = Vec::with_capacity(samples);
+    let mut now = Vec::with_capacity(samples);
+    for (i, p) in positions.iter().enumerate() {
+        let q = &questions[i % questions.len()];
+        let started = Instant::now();
+        let answer = state.answer(&Query::At {
+            at: *p,
+            of: Box::new(q.clone()),
+        });
+        past.push(started.elapsed());
+        assert!(
+            answer.is_some(),
+            "the plan exists at every sampled position"
+        );
+        let started = Instant::now();
+        let answer = state.answer(q);
+        now.push(started.elapsed());
+        assert!(answer.is_some());
+    }
+    past.sort();
+    now.sort();
+    let (p50, p99, max) = (
+        percentile(&past, 0.5),
+        percentile(&past, 0.99),
+        past[past.len() - 1],
+    );
+    let (n50, n99) = (percentile(&now, 0.5), percentile(&now, 0.99));
+    eprintln!(
+        "time travel: p50 {p50:.2?} p99 {p99:.2?} max {max:.2?}; current: p50 {n50:.2?} p99 {n99:.2?}"
+    );
+    // The naive way: replay the log from the start up to the position.
+    let mut naive = Vec::new();
+    for p in positions.iter().take(5) {
+        let started = Instant::now();
+        let mut models = metroplan_projector::ReadModels::default();
+        for e in &log[..usize::try_from(*p).unwrap_or(0)] {
+            models.apply_shared(Arc::clone(e));
+        }
+        let _ = models.answer(&questions[0]);
+        naive.push(started.elapsed());
+    }
+    naive.sort();
+    let naive50 = percentile(&naive, 0.5);
+    eprintln!(
+        "naive replay to the position: median {naive50:.2?} over {} positions",
+        naive.len()
+    );
+    rows.push(Row {
+        name: format!("time travel over {n} events: plan tree, dashboard or action page `at` a random past position ({samples} asks)"),
+        measured: format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(p50), ms(p99), ms(max)),
+        baseline: format!("same questions on the current models: p50 {:.2} ms, p99 {:.2} ms", ms(n50), ms(n99)),
+        ratio: format!("{:.1}× at p99", p99.as_secs_f64() / n99.as_secs_f64().max(1e-9)),
+        target: "< 50 ms".into(),
+    });
+    rows.push(Row {
+        name: format!("time travel over {n} events, against replaying from the start"),
+        measured: format!("p50 {:.2} ms", ms(p50)),
+        baseline: format!("replay from position 0: median {:.0} ms", ms(naive50)),
+        ratio: format!("{:.4}", p50.as_secs_f64() / naive50.as_secs_f64().max(1e-9)),
+        target: "-".into(),
+    });
+    rows.push(Row {
+        name: format!(
+            "applying {n} events with the timeline (snapshots every {})",
+            metroplan_projector::timeline::SNAPSHOT_EVERY
+        ),
+        measured: format!("{:.2} M events/s", n as f64 / applied.as_secs_f64() / 1e6),
+        baseline: "-".into(),
+        ratio: "-".into(),
+        target: "-".into(),
+    });
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

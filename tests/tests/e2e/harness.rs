@@ -38,6 +38,8 @@ pub struct Server {
     pub tokens: Arc<dyn Tokens>,
     /// The distributed deployment's processes (None when embedded).
     pub deployment: Option<Deployment>,
+    /// What tells the `metroplan` tools where the log is: `--data DIR` or `--nats URLS`.
+    pub log_args: Vec<String>,
     _keep: Box<dyn std::any::Any + Send>,
 }
 
@@ -100,7 +102,8 @@ impl Server {
         tokio::spawn(async move { p.serve(listener, x).await });
         let tokens: Arc<dyn Tokens> = Arc::clone(&platform.tokens) as Arc<dyn Tokens>;
         let store = Arc::clone(&platform.store);
-        Self::with(
+        let log_args = vec!["--data".to_owned(), dir.path().display().to_string()];
+        let mut server = Self::with(
             addr,
             store,
             tokens,
@@ -111,7 +114,9 @@ impl Server {
                 _dir: dir,
             }),
         )
-        .await
+        .await;
+        server.log_args = log_args;
+        server
     }
 
     pub async fn distributed() -> Self {
@@ -131,6 +136,12 @@ impl Server {
                 .unwrap(),
         );
         let mut server = Self::with(addr, store, tokens, Some(deployment), Box::new(())).await;
+        server.log_args = vec![
+            "--nats".to_owned(),
+            server.deployment.as_ref().unwrap().cluster.client_urls(),
+            "--replicas".to_owned(),
+            "3".to_owned(),
+        ];
         // The viewer's token comes from the command line, as an operator would make it.
         let out = Command::new(bin("metroplan"))
             .args([
@@ -192,6 +203,7 @@ impl Server {
             store,
             tokens,
             deployment,
+            log_args: Vec::new(),
             _keep: keep,
         }
     }

@@ -52,6 +52,9 @@ both_deployments!(
     health_and_openapi_describe_every_route,
     a_table_meeting_decides_on_actions_and_their_history_says_who_and_why,
     only_an_admin_adopts_a_revision_which_freezes_a_numbered_version,
+    auditors_see_the_plan_as_it_stood_at_any_point_and_what_changed_between_two,
+    the_audit_trail_filters_pages_and_exports_and_auditors_write_nothing,
+    a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past,
 );
 
 /// Embedded only: the live channel's capacity is set in process, small on purpose.

@@ -654,3 +654,524 @@ pub async fn a_slow_client_does_not_hold_back_the_others_and_still_gets_everythi
         "the slow client gets every change, in order, resuming by position"
     );
 }
+
+/// Reports progress on `action` and answers the position.
+async fn report(s: &Server, action: &str, status: &str, progress: u32) -> u64 {
+    let body = json!({"status": status, "progress": progress, "note": format!("{progress}%"), "as_of": "2023-01-01"});
+    let (st, outcome) = s
+        .post(
+            &s.reporter,
+            &format!("/api/v1/plans/{PLAN}/actions/{action}/progress"),
+            body,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{outcome}");
+    outcome["position"].as_u64().unwrap()
+}
+
+async fn adopt(s: &Server, name: &str, act: &str, on: &str) -> u64 {
+    let (st, outcome) = s
+        .post(
+            &s.admin,
+            &format!("/api/v1/plans/{PLAN}/revisions"),
+            json!({"name": name, "act": act, "adopted_on": on}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{outcome}");
+    outcome["position"].as_u64().unwrap()
+}
+
+fn node<'a>(tree: &'a Value, action: &str) -> &'a Value {
+    tree["axes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["strategies"].as_array().unwrap())
+        .flat_map(|st| st["actions"].as_array().unwrap())
+        .find(|a| a["code"] == action)
+        .unwrap_or_else(|| panic!("action {action} not in the tree"))
+}
+
+pub async fn auditors_see_the_plan_as_it_stood_at_any_point_and_what_changed_between_two(
+    s: Server,
+) {
+    let action = "2.1.1";
+    let path = format!("/api/v1/plans/{PLAN}/actions/{action}");
+    let start = s.head().await;
+    let first = report(&s, action, "started", 30).await;
+    let r1 = adopt(
+        &s,
+        "Prima revisione",
+        "Deliberazione n.1/2022",
+        "2022-06-30",
+    )
+    .await;
+    let (_, headers, _) = s.get(&s.editor, &format!("{path}?min_position={r1}")).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (st, _, edited) = s
+        .patch(
+            &s.editor,
+            &path,
+            Some(&etag),
+            json!({"title": "Titolo rivisto nel 2022"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{edited}");
+    let second = report(&s, action, "in_progress", 60).await;
+    let r2 = adopt(
+        &s,
+        "Aggiornamento 2022",
+        "Deliberazione n.71/2022",
+        "2022-12-22",
+    )
+    .await;
+
+    // The plan and the action as they stood at each point: status, progress, history.
+    let (st, _, before) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}?at={start}&min_position={r2}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{before}");
+    assert_eq!(before["position"], start);
+    assert_eq!(node(&before, action)["status"], "not_started");
+    assert_eq!(before["revisions"], json!([]));
+    let (_, _, then) = s.get(&s.viewer, &format!("{path}?at={first}")).await;
+    assert_eq!(
+        (then["status"].as_str(), then["progress"].as_u64()),
+        (Some("started"), Some(30))
+    );
+    let (_, _, now) = s.get(&s.viewer, &path).await;
+    assert_eq!(
+        (now["status"].as_str(), now["progress"].as_u64()),
+        (Some("in_progress"), Some(60))
+    );
+    assert_eq!(now["title"], "Titolo rivisto nel 2022");
+    let (_, _, history) = s
+        .get(&s.viewer, &format!("{path}/history?at={first}"))
+        .await;
+    let positions: Vec<u64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        positions.last(),
+        Some(&first),
+        "history ends at the point asked"
+    );
+    let (_, _, full) = s.get(&s.viewer, &format!("{path}/history")).await;
+    assert!(full.as_array().unwrap().len() > positions.len());
+
+    // `as_of` is the moment an event was recorded: the plan after it, before the next.
+    let auditor = s.auditor().await;
+    let (st, _, trail) = s
+        .get(
+            &auditor,
+            &format!("/api/v1/audit/events?after={}&limit=1", second - 1),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{trail}");
+    let recorded_at = trail["events"][0]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(trail["events"][0]["position"], second);
+    let as_of: String = recorded_at.replace('+', "%2B");
+    let (st, _, tree) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}?as_of={as_of}"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{tree}");
+    assert_eq!(tree["position"], second);
+    assert_eq!(node(&tree, action)["progress"], 60);
+    assert_eq!(tree["revisions"].as_array().unwrap().len(), 1);
+
+    // Bad points are refused, naming the parameter, and store nothing.
+    let head = s.head().await;
+    for (query, status, field) in [
+        (
+            format!("at={}", head + 1000),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at",
+        ),
+        ("as_of=ieri".to_owned(), StatusCode::BAD_REQUEST, "as_of"),
+        (
+            "as_of=2999-01-01T00:00:00Z".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "as_of",
+        ),
+        (
+            format!("at=1&as_of={as_of}"),
+            StatusCode::BAD_REQUEST,
+            "as_of",
+        ),
+        ("at=minus".to_owned(), StatusCode::BAD_REQUEST, "at"),
+    ] {
+        let (st, _, problem) = s
+            .get(&s.viewer, &format!("/api/v1/plans/{PLAN}?{query}"))
+            .await;
+        assert_eq!(st, status, "{query}: {problem}");
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+    }
+    assert_eq!(s.head().await, head);
+
+    // Between the two adopted revisions: the title and the progress changed.
+    let (st, _, diff) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/diff?from_revision=1&to_revision=2"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{diff}");
+    assert_eq!(diff["from"]["revision"], 1);
+    assert_eq!(diff["to"]["revision"], 2);
+    let changed = diff["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "only action {action} changed: {diff}");
+    assert_eq!(changed[0]["code"], action);
+    let fields: Vec<(&str, &Value, &Value)> = changed[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), &c["old"], &c["new"]))
+        .collect();
+    let title_before = before_title(&s, action, r1).await;
+    assert!(
+        fields.contains(&(
+            "title",
+            &json!(title_before),
+            &json!("Titolo rivisto nel 2022")
+        )),
+        "{diff}"
+    );
+    assert!(
+        fields.contains(&("progress", &json!(30), &json!(60))),
+        "{diff}"
+    );
+    assert!(
+        fields.contains(&("status", &json!("started"), &json!("in_progress"))),
+        "{diff}"
+    );
+    assert_eq!(diff["added"], json!([]));
+    assert_eq!(diff["removed"], json!([]));
+    // From before anything was reported to now, by position.
+    let (_, _, since) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/diff?from_at={start}"),
+        )
+        .await;
+    assert_eq!(since["to"]["position"].as_u64(), Some(s.head().await));
+    assert_eq!(since["changed"][0]["code"], action);
+    let (st, _, problem) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/diff?from_revision=9"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{problem}");
+    let (st, _, problem) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}/diff"))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (st, _, problem) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/diff?from_revision=1&from_at=3"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // The public reads adopted revisions without a token.
+    let r = s
+        .http
+        .get(format!("{}/feeds/revisions.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/feed+json");
+    let feed: Value = r.json().await.unwrap();
+    assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        items[0]["_metroplan"]["revision"]["number"], 2,
+        "newest first"
+    );
+    assert_eq!(items[0]["date_published"], "2022-12-22T00:00:00Z");
+    let url = items[1]["url"].as_str().unwrap();
+    assert!(
+        url.ends_with(&format!("/api/v1/public/plans/{PLAN}/revisions/1")),
+        "{url}"
+    );
+    let first_revision: Value = s.http.get(url).send().await.unwrap().json().await.unwrap();
+    let at_position = items[1]["_metroplan"]["revision"]["at_position"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(first_revision["position"], at_position);
+    assert_eq!(node(&first_revision, action)["title"], json!(title_before));
+    let r = s
+        .http
+        .get(format!("{}/api/v1/public/plans/{PLAN}/revisions/7", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn before_title(s: &Server, action: &str, at: u64) -> String {
+    let (_, _, a) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/actions/{action}?at={at}"),
+        )
+        .await;
+    a["title"].as_str().unwrap().to_owned()
+}
+
+pub async fn the_audit_trail_filters_pages_and_exports_and_auditors_write_nothing(s: Server) {
+    let auditor = s.auditor().await;
+    for a in ["2.1.1", "5.1.1"] {
+        for p in [10, 20, 30] {
+            report(&s, a, if p == 10 { "started" } else { "in_progress" }, p).await;
+        }
+    }
+    let head = s.head().await;
+    // Only auditors (and admins) read the trail.
+    for token in [&s.viewer, &s.editor, &s.reporter] {
+        let (st, _, _) = s.get(token, "/api/v1/audit/events").await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    let stream = format!("progress:{PLAN}/2.1.1");
+    let (st, _, page) = s
+        .get(
+            &auditor,
+            &format!("/api/v1/audit/events?stream={stream}&limit=2&min_position={head}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    let e = &page["events"][0];
+    assert_eq!(e["stream"], stream);
+    assert_eq!(e["event_type"], "ActionProgressReported");
+    assert_eq!(e["actor"], "carla");
+    assert_eq!(e["on_behalf_of"], ORG);
+    assert_eq!(e["payload"]["progress"], 10);
+    assert_eq!(e["hash"].as_str().unwrap().len(), 64);
+    let next = page["next_after"].as_u64().unwrap();
+    let (_, _, rest) = s
+        .get(
+            &auditor,
+            &format!("/api/v1/audit/events?stream={stream}&limit=2&after={next}"),
+        )
+        .await;
+    assert_eq!(rest["events"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["events"][0]["payload"]["progress"], 30);
+    assert!(rest["next_after"].is_null());
+    // By actor, organisation, type and time.
+    let (_, _, by_carla) = s
+        .get(
+            &auditor,
+            "/api/v1/audit/events?actor=carla&event_type=ActionProgressReported&limit=500",
+        )
+        .await;
+    assert_eq!(by_carla["events"].as_array().unwrap().len(), 6);
+    let (_, _, by_nobody) = s
+        .get(&auditor, "/api/v1/audit/events?organisation=Nessuno")
+        .await;
+    assert_eq!(by_nobody["events"], json!([]));
+    let (_, _, all) = s.get(&auditor, "/api/v1/audit/events?limit=500").await;
+    let events = all["events"].as_array().unwrap();
+    let t = events[events.len() - 3]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .replace('+', "%2B");
+    let (_, _, late) = s
+        .get(
+            &auditor,
+            &format!("/api/v1/audit/events?from={t}&limit=500"),
+        )
+        .await;
+    assert!(late["events"].as_array().unwrap().len() >= 3);
+    let (_, _, early) = s
+        .get(&auditor, &format!("/api/v1/audit/events?to={t}&limit=500"))
+        .await;
+    assert!(early["events"].as_array().unwrap().len() <= events.len() - 2);
+    // Bad filters name the parameter.
+    for (query, status, field) in [
+        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+        ("limit=501", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+        (
+            "from=2023-01-02T00:00:00Z&to=2023-01-01T00:00:00Z",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "to",
+        ),
+        ("after=x", StatusCode::BAD_REQUEST, "after"),
+        ("colour=red", StatusCode::BAD_REQUEST, ""),
+    ] {
+        let (st, _, problem) = s
+            .get(&auditor, &format!("/api/v1/audit/events?{query}"))
+            .await;
+        assert_eq!(st, status, "{query}: {problem}");
+        if !field.is_empty() {
+            assert_eq!(problem["field"], field, "{query}: {problem}");
+        }
+    }
+    // Exports hold every matching event, whatever the page size.
+    let export = |fmt: &str| {
+        s.http
+            .get(format!(
+                "{}/api/v1/audit/events.{fmt}?event_type=ActionProgressReported",
+                s.base
+            ))
+            .bearer_auth(&auditor)
+            .send()
+    };
+    let r = export("jsonl").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/jsonl");
+    let text = r.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["position"].as_u64() < w[1]["position"].as_u64())
+    );
+    let r = export("csv").await.unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.text().await.unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header[0], "position");
+    assert_eq!(header.last().unwrap(), "payload");
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 6);
+    for (record, line) in records.iter().zip(&lines) {
+        assert_eq!(record[0], line["position"].to_string());
+        let payload: Value = serde_json::from_str(&record[13]).unwrap();
+        assert_eq!(payload, line["payload"]);
+    }
+    let (st, _, _) = s.get(&s.viewer, "/api/v1/audit/events.csv").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // The auditor reads everything and writes nothing.
+    let before = s.head().await;
+    let attempts = [
+        (
+            format!("/api/v1/plans/{PLAN}/actions/2.1.1/progress"),
+            json!({"status": "in_progress", "progress": 50, "note": "x", "as_of": "2023-01-01"}),
+        ),
+        (
+            format!("/api/v1/plans/{PLAN}/axes"),
+            json!({"code": "7", "name": "Asse"}),
+        ),
+        (
+            format!("/api/v1/plans/{PLAN}/revisions"),
+            json!({"name": "x", "act": "y", "adopted_on": "2023-01-01"}),
+        ),
+        (
+            format!("/api/v1/plans/{PLAN}/tables"),
+            json!({"name": "Tavolo", "kind": "coordination", "purpose": "x"}),
+        ),
+        (
+            "/api/v1/plans".to_owned(),
+            json!({"code": "X", "title": "x", "owner": "x", "period_from": "2024-01-01", "period_to": "2026-12-31"}),
+        ),
+    ];
+    for (path, body) in attempts {
+        let (st, problem) = s.post(&auditor, &path, body).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}: {problem}");
+    }
+    let (_, headers, _) = s
+        .get(&auditor, &format!("/api/v1/plans/{PLAN}/actions/2.1.1"))
+        .await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (st, _, _) = s
+        .patch(
+            &auditor,
+            &format!("/api/v1/plans/{PLAN}/actions/2.1.1"),
+            Some(&etag),
+            json!({"title": "x"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.head().await,
+        before,
+        "nothing the auditor sent was stored"
+    );
+}
+
+pub async fn a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past(s: Server) {
+    let auditor = s.auditor().await;
+    report(&s, "2.1.1", "started", 15).await;
+    let middle = report(&s, "5.1.1", "started", 40).await;
+    report(&s, "2.1.1", "in_progress", 45).await;
+    adopt(
+        &s,
+        "Aggiornamento 2022",
+        "Deliberazione n.71/2022",
+        "2022-12-22",
+    )
+    .await;
+    let head = s.head().await;
+    let (st, _, live) = s
+        .get(
+            &auditor,
+            &format!("/api/v1/audit/read-models?min_position={head}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{live}");
+    assert_eq!(live["position"], head);
+    let (st, _, _) = s.get(&s.viewer, "/api/v1/audit/read-models").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let replay = |to: Option<u64>| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("replay.json");
+        let mut args: Vec<String> =
+            vec!["replay".into(), "--out".into(), out.display().to_string()];
+        if let Some(to) = to {
+            args.extend(["--to".into(), to.to_string()]);
+        }
+        args.extend(s.log_args.iter().cloned());
+        let run = std::process::Command::new(crate::harness::bin("metroplan"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "replay: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        serde_json::from_slice::<Value>(&std::fs::read(out).unwrap()).unwrap()
+    };
+    let full = replay(None);
+    assert_eq!(full, live, "a full replay equals the live read models");
+    let past = replay(Some(middle));
+    let (_, _, then) = s
+        .get(&auditor, &format!("/api/v1/audit/read-models?at={middle}"))
+        .await;
+    assert_eq!(past["position"], middle);
+    assert_eq!(
+        past, then,
+        "a replay up to a position equals time travel to it"
+    );
+    assert_ne!(past, full);
+    let run = std::process::Command::new(crate::harness::bin("metroplan"))
+        .args(["replay", "--to", &(head + 10).to_string()])
+        .args(&s.log_args)
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "a replay past the head is refused");
+}

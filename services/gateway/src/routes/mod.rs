@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::extract::Auth;
 use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
+mod audit;
 mod audit_proofs;
 mod partnership;
 mod plans;
@@ -26,16 +27,49 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(plans::router())
         .merge(partnership::router())
+        .merge(audit::router())
         .merge(audit_proofs::router())
 }
 
+/// How fresh, or how old, a read is.
+///
 /// Read-your-writes: `?min_position=N` waits (at most 5 s) until the read models
 /// include global position N, the `position` a command answered.
-#[derive(Debug, Deserialize, IntoParams)]
+///
+/// Time travel: `?at=N` answers as the read models stood at global position N, and
+/// `?as_of=T` (RFC 3339) as they stood at moment T, after every event recorded at or
+/// before it. Status, progress and histories are those of that point.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Consistency {
     /// Wait until the read models reached this global position.
     pub min_position: Option<u64>,
+    /// Answer as the plan stood at this global position (not past the log's head).
+    pub at: Option<u64>,
+    /// Answer as the plan stood at this moment (RFC 3339, not in the future).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub as_of: Option<String>,
+    #[serde(skip)]
+    #[param(ignore)]
+    moment: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Consistency {
+    /// `query` as this read asks it: at a past point, or now.
+    pub fn scope(&self, query: metroplan_projector::Query) -> metroplan_projector::Query {
+        use metroplan_projector::Query;
+        match (self.at, self.moment) {
+            (Some(at), _) => Query::At {
+                at,
+                of: Box::new(query),
+            },
+            (None, Some(as_of)) => Query::AsOf {
+                as_of,
+                of: Box::new(query),
+            },
+            (None, None) => query,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Consistency {
@@ -45,18 +79,82 @@ impl FromRequestParts<AppState> for Consistency {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Query(c) =
+        let Query(mut c) =
             Query::<Consistency>::try_from_uri(&parts.uri).map_err(|e| HttpError::BadQuery {
-                field: "min_position".into(),
+                field: query_field(&e.body_text(), &["min_position", "at", "as_of"]),
                 message: e.body_text(),
             })?;
-        if let Some(p) = c.min_position
+        if c.at.is_some() && c.as_of.is_some() {
+            return Err(HttpError::BadQuery {
+                field: "as_of".into(),
+                message: "give `at` or `as_of`, not both".into(),
+            });
+        }
+        if let Some(raw) = &c.as_of {
+            let t = chrono::DateTime::parse_from_rfc3339(raw)
+                .map_err(|e| HttpError::BadQuery {
+                    field: "as_of".into(),
+                    message: format!("{raw:?} is not an RFC 3339 date-time: {e}"),
+                })?
+                .with_timezone(&chrono::Utc);
+            if t > chrono::Utc::now() {
+                return Err(ApiError::validation(
+                    "as_of",
+                    format!("{raw} is in the future: the plan's history ends now"),
+                )
+                .into());
+            }
+            c.moment = Some(t);
+        }
+        let mut wait = c.min_position;
+        if let Some(at) = c.at {
+            let head = state
+                .store
+                .head_position()
+                .await
+                .map_err(ApiError::internal)?;
+            if at > head {
+                return Err(ApiError::validation(
+                    "at",
+                    format!("position {at} is past the log's head ({head})"),
+                )
+                .into());
+            }
+            wait = wait.max(Some(at));
+        }
+        if let Some(p) = wait
             && !state.read.wait_for(p, MAX_CONSISTENCY_WAIT).await
         {
             return Err(HttpError::NotYetProjected(p));
         }
         Ok(c)
     }
+}
+
+/// The query parameter a rejection names: serde's path (`after: invalid digit`), the
+/// unknown field, or else the first of `names` its message mentions.
+pub fn query_field(message: &str, names: &[&str]) -> String {
+    let detail = message
+        .split_once("query string: ")
+        .map_or(message, |(_, rest)| rest);
+    if let Some(field) = detail
+        .split_once(": ")
+        .map(|(f, _)| f)
+        .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return field.to_owned();
+    }
+    if let Some(unknown) = detail
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split('`').next())
+    {
+        return unknown.to_owned();
+    }
+    names
+        .iter()
+        .find(|n| detail.contains(*n))
+        .or(names.first())
+        .map_or_else(String::new, |n| (*n).to_owned())
 }
 
 /// Sends `command` as the caller, answering the outcome with its `ETag`.
@@ -113,6 +211,19 @@ pub async fn found(
             message: e.to_string(),
         })?
         .ok_or_else(|| ApiError::not_found(what()).into())
+}
+
+/// Asks the read side at the point `read` names (now, `at` or `as_of`).
+///
+/// # Errors
+/// As [`found`].
+pub async fn found_at(
+    state: &AppState,
+    read: &Consistency,
+    query: metroplan_projector::Query,
+    what: impl FnOnce() -> String,
+) -> Result<Value, HttpError> {
+    found(state, read.scope(query), what).await
 }
 
 /// A JSON answer.

@@ -10,7 +10,7 @@ use metroplan_projector::views::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Consistency, found, json, json_etag, send};
+use super::{Consistency, found_at, json, json_etag, send};
 use crate::extract::{Auth, Body};
 use crate::{AppState, HttpError};
 
@@ -47,11 +47,11 @@ fn cmd(c: PartnershipCommand) -> Command {
 async fn list_tables(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
     Ok(json(
-        found(&s, Query::Tables { plan: plan.clone() }, String::new).await?,
+        found_at(&s, &c, Query::Tables { plan: plan.clone() }, String::new).await?,
     ))
 }
 
@@ -79,10 +79,10 @@ async fn create_table(
 async fn get_table(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(table): Path<String>,
 ) -> Answer {
-    let t = found(&s, Query::Table { id: table.clone() }, || {
+    let t = found_at(&s, &c, Query::Table { id: table.clone() }, || {
         format!("table {table}")
     })
     .await?;
@@ -151,11 +151,11 @@ async fn record_meeting(
 async fn list_agreements(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
     Ok(json(
-        found(&s, Query::Agreements { plan: plan.clone() }, || {
+        found_at(&s, &c, Query::Agreements { plan: plan.clone() }, || {
             String::new()
         })
         .await?,
@@ -186,13 +186,16 @@ async fn draft_agreement(
 async fn agreements_by_party(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
     Ok(json(
-        found(&s, Query::AgreementsByParty { plan: plan.clone() }, || {
-            String::new()
-        })
+        found_at(
+            &s,
+            &c,
+            Query::AgreementsByParty { plan: plan.clone() },
+            || String::new(),
+        )
         .await?,
     ))
 }
@@ -202,12 +205,13 @@ async fn agreements_by_party(
 async fn agreements_of_action(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path((plan, action)): Path<(String, String)>,
 ) -> Answer {
     Ok(json(
-        found(
+        found_at(
             &s,
+            &c,
             Query::AgreementsOfAction {
                 plan: plan.clone(),
                 action: action.clone(),
@@ -223,10 +227,10 @@ async fn agreements_of_action(
 async fn get_agreement(
     State(s): State<AppState>,
     _a: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(id): Path<String>,
 ) -> Answer {
-    let g = found(&s, Query::Agreement { id: id.clone() }, || {
+    let g = found_at(&s, &c, Query::Agreement { id: id.clone() }, || {
         format!("agreement {id}")
     })
     .await?;

@@ -11,7 +11,7 @@ use metroplan_projector::views::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Consistency, found, if_match, json, json_etag, send};
+use super::{Consistency, found_at, if_match, json, json_etag, send};
 use crate::extract::{Auth, Body};
 use crate::{AppState, HttpError};
 
@@ -45,8 +45,8 @@ fn plan_cmd(c: PlanCommand) -> Command {
 
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans", params(Consistency),
     responses((status = 200, body = [PlanSummary])))]
-async fn list_plans(State(s): State<AppState>, _auth: Auth, _c: Consistency) -> Answer {
-    Ok(json(found(&s, Query::Plans, String::new).await?))
+async fn list_plans(State(s): State<AppState>, _auth: Auth, c: Consistency) -> Answer {
+    Ok(json(found_at(&s, &c, Query::Plans, String::new).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans", request_body = CreatePlan,
@@ -72,10 +72,10 @@ async fn create_plan(
 async fn get_plan(
     State(s): State<AppState>,
     _auth: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
-    let tree = found(&s, Query::PlanTree { plan: plan.clone() }, || {
+    let tree = found_at(&s, &c, Query::PlanTree { plan: plan.clone() }, || {
         format!("plan {plan}")
     })
     .await?;
@@ -87,10 +87,10 @@ async fn get_plan(
 async fn get_dashboard(
     State(s): State<AppState>,
     _auth: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path(plan): Path<String>,
 ) -> Answer {
-    let d = found(&s, Query::Dashboard { plan: plan.clone() }, || {
+    let d = found_at(&s, &c, Query::Dashboard { plan: plan.clone() }, || {
         format!("plan {plan}")
     })
     .await?;
@@ -285,11 +285,12 @@ async fn add_action(
 async fn get_action(
     State(s): State<AppState>,
     _auth: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path((plan, action)): Path<(String, String)>,
 ) -> Answer {
-    let view = found(
+    let view = found_at(
         &s,
+        &c,
         Query::Action {
             plan: plan.clone(),
             action: action.clone(),
@@ -373,11 +374,12 @@ async fn retire_action(
 async fn action_history(
     State(s): State<AppState>,
     _auth: Auth,
-    _c: Consistency,
+    c: Consistency,
     Path((plan, action)): Path<(String, String)>,
 ) -> Answer {
-    let h = found(
+    let h = found_at(
         &s,
+        &c,
         Query::ActionHistory {
             plan: plan.clone(),
             action: action.clone(),
