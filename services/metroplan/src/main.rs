@@ -69,6 +69,24 @@ enum Cmd {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Rebuilds the read models from the log up to a position, with a progress bar, and
+    /// writes them as one JSON document (the shape of `GET /api/v1/audit/read-models`).
+    Replay {
+        /// The last global position to apply (default: the log's head).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write the document here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
+        /// Replays the NATS deployment's log instead of the SQLite one.
+        #[arg(long, env = "METROPLAN_NATS_URL")]
+        nats: Option<String>,
+        /// Replicas of the deployment's event stream.
+        #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
+        replicas: usize,
+    },
     /// Checks the whole log: every event's hash and chain link, positions and versions,
     /// and every signed checkpoint's root and signature. Exits 0 when intact; otherwise
     /// non-zero, naming the first bad position.
@@ -116,7 +134,7 @@ enum Cmd {
         /// Scale down the workloads (for a quick look, not for BENCHMARKS.md).
         #[arg(long)]
         quick: bool,
-        /// Run only these benchmarks: appends, rebuild, delivery (all when absent).
+        /// Run only these benchmarks: appends, rebuild, delivery, jetstream, timetravel (all when absent).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -238,14 +256,8 @@ async fn main() -> anyhow::Result<()> {
                 key: checkpoints.checkpoint_key.clone(),
                 policy: checkpoints.policy(),
             };
-            metroplan::distributed::serve_with(
-                &nats,
-                listener,
-                demo,
-                shutdown_on_signals(),
-                audit,
-            )
-            .await?;
+            metroplan::distributed::serve_with(&nats, listener, demo, shutdown_on_signals(), audit)
+                .await?;
             Ok(())
         }
         Cmd::Serve {
@@ -350,6 +362,52 @@ async fn main() -> anyhow::Result<()> {
                     println!("{entry}");
                 }
             }
+            Ok(())
+        }
+        Cmd::Replay {
+            to,
+            out,
+            data,
+            nats,
+            replicas,
+        } => {
+            use metroplan_eventstore::EventStore;
+            let store: std::sync::Arc<dyn EventStore> = match nats {
+                Some(urls) => {
+                    let nats = metroplan_config::NatsOptions { urls, replicas };
+                    metroplan_config::open_jetstream(&nats, "metroplan-replay")
+                        .await?
+                        .1
+                }
+                None => {
+                    anyhow::ensure!(
+                        data.data
+                            .join(metroplan_eventstore::sqlite::FILE_NAME)
+                            .exists(),
+                        "no event log in {}",
+                        data.data.display()
+                    );
+                    std::sync::Arc::new(metroplan_eventstore::sqlite::SqliteStore::open_in(
+                        &data.data,
+                    )?)
+                }
+            };
+            let head = store.head_position().await?;
+            let to = to.unwrap_or(head);
+            anyhow::ensure!(to <= head, "position {to} is past the log's head ({head})");
+            let models = metroplan_projector::replay(store.as_ref(), to, &bar("replaying")).await?;
+            let dump = serde_json::to_vec_pretty(&models.dump())?;
+            match out {
+                Some(path) => std::fs::write(&path, dump)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => {
+                    use std::io::Write;
+                    let mut stdout = std::io::stdout().lock();
+                    stdout.write_all(&dump)?;
+                    stdout.write_all(b"\n")?;
+                }
+            }
+            eprintln!("replayed the log up to position {to} of {head}");
             Ok(())
         }
         Cmd::Token {
