@@ -9,7 +9,7 @@ use anyhow::Context;
 use metroplan_audit::nats::NatsCheckpoints;
 use metroplan_audit::{
     AuditError, AuditLog, CheckpointSigner, CheckpointStore, KeyDir, Keyring, Report,
-    SqliteCheckpoints, StoredCheckpoint, all_checkpoints, verify_log,
+    SqliteCheckpoints, StoredCheckpoint, all_checkpoints, verify_log_with_heads,
 };
 use metroplan_eventstore::EventStore;
 use metroplan_eventstore::sqlite::{FILE_NAME, SqliteStore};
@@ -25,6 +25,8 @@ pub enum LogLocation {
 pub struct OpenedLog {
     pub store: Arc<dyn EventStore>,
     pub checkpoints: Arc<dyn CheckpointStore>,
+    /// The embedded store's checkpoint table, which also reads its `streams` table.
+    pub sqlite: Option<SqliteCheckpoints>,
 }
 
 impl std::fmt::Debug for OpenedLog {
@@ -51,7 +53,8 @@ pub async fn open_log(at: &LogLocation, client_name: &str) -> anyhow::Result<Ope
                 SqliteCheckpoints::open_in(data).context("opening the checkpoint table")?;
             Ok(OpenedLog {
                 store: Arc::new(store),
-                checkpoints: Arc::new(checkpoints),
+                checkpoints: Arc::new(checkpoints.clone()),
+                sqlite: Some(checkpoints),
             })
         }
         LogLocation::Nats { urls, replicas } => {
@@ -64,6 +67,7 @@ pub async fn open_log(at: &LogLocation, client_name: &str) -> anyhow::Result<Ope
             Ok(OpenedLog {
                 store,
                 checkpoints: Arc::new(checkpoints),
+                sqlite: None,
             })
         }
     }
@@ -131,7 +135,19 @@ pub async fn verify(
     }
     let log = open_log(at, "metroplan-verify").await?;
     let checkpoints = all_checkpoints(log.checkpoints.as_ref()).await?;
-    let verdict = match verify_log(log.store.as_ref(), checkpoints, &notes, &keys, progress).await {
+    let heads = match &log.sqlite {
+        Some(table) => Some(table.recorded_stream_heads().await?),
+        None => None,
+    };
+    let verified = verify_log_with_heads(
+        log.store.as_ref(),
+        checkpoints,
+        &notes,
+        &keys,
+        heads,
+        progress,
+    );
+    let verdict = match verified.await {
         Ok(report) => Verdict::Intact(report),
         Err(AuditError::Tampered(t)) => Verdict::Tampered {
             position: t.position,

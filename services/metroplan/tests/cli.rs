@@ -469,20 +469,11 @@ mod tamper {
         stdout(&output)
     }
 
-    fn template() -> Template {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let first = import(&data)["position"].as_u64().unwrap();
-        let first_note = checkpoint(&data);
-        assert!(
-            first_note.starts_with(&format!("metroplan.local/events\n{first}\n")),
-            "checkpoint printed {first_note:?}"
-        );
-        let rotated = run(&["key", "rotate"], &data);
-        assert_success(&rotated, "key rotate");
+    /// Appends `n` events round-robin over three streams, through the store.
+    fn append_notes(data: &Path, n: u64) {
         runtime().block_on(async {
-            let store = SqliteStore::open_in(&data).unwrap();
-            for i in 0..EXTRA {
+            let store = SqliteStore::open_in(data).unwrap();
+            for i in 0..n {
                 let event = NewEvent {
                     event_id: uuid::Uuid::now_v7(),
                     event_type: "AuditTestNoted".into(),
@@ -506,6 +497,20 @@ mod tamper {
                     .unwrap();
             }
         });
+    }
+
+    fn template() -> Template {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let first = import(&data)["position"].as_u64().unwrap();
+        let first_note = checkpoint(&data);
+        assert!(
+            first_note.starts_with(&format!("metroplan.local/events\n{first}\n")),
+            "checkpoint printed {first_note:?}"
+        );
+        let rotated = run(&["key", "rotate"], &data);
+        assert_success(&rotated, "key rotate");
+        append_notes(&data, EXTRA);
         let head = first + EXTRA;
         let second = checkpoint(&data);
         assert!(second.starts_with(&format!("metroplan.local/events\n{head}\n")));
@@ -743,6 +748,24 @@ mod tamper {
             t.first + 1,
             "do not match the signed root",
         );
+
+        // Events past the last checkpoint removed from the end: the store's own record
+        // of each stream's end (its `streams` table) still names them.
+        let dir = tampered(&t, |_| {});
+        append_notes(dir.path(), 3);
+        let output = verify(dir.path(), &[]);
+        assert_success(&output, "verify with events past the last checkpoint");
+        assert!(stdout(&output).contains("not under a checkpoint yet"));
+        let dir = tampered(&t, |_| {});
+        append_notes(dir.path(), 3);
+        Connection::open(dir.path().join("events.db"))
+            .unwrap()
+            .execute(
+                "DELETE FROM events WHERE position > ?1",
+                params![(t.head + 1) as i64],
+            )
+            .unwrap();
+        assert_bad(&verify(dir.path(), &[]), t.head + 2, "log truncated");
 
         // A signature changed in a stored checkpoint.
         let dir = tampered(&t, |c| {

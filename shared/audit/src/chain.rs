@@ -20,7 +20,15 @@ pub struct Tampered {
 #[derive(Debug, Default)]
 pub struct ChainChecker {
     last_position: u64,
-    streams: HashMap<String, (u64, Vec<u8>)>,
+    streams: HashMap<String, StreamHead>,
+}
+
+/// The last event of a stream seen so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHead {
+    pub version: u64,
+    pub hash: Vec<u8>,
+    pub position: u64,
 }
 
 impl ChainChecker {
@@ -36,6 +44,61 @@ impl ChainChecker {
     /// Streams seen.
     pub fn streams(&self) -> usize {
         self.streams.len()
+    }
+
+    /// The last event of each stream.
+    pub fn heads(&self) -> &HashMap<String, StreamHead> {
+        &self.streams
+    }
+
+    /// Compares the heads seen with a store's own record of each stream's last version
+    /// and hash (the embedded store's `streams` table): events removed from the end of
+    /// the log, past its last checkpoint, show there.
+    ///
+    /// # Errors
+    /// [`Tampered`] for the first stream that differs.
+    pub fn check_recorded_heads(
+        &self,
+        recorded: &[(String, u64, Vec<u8>)],
+    ) -> Result<(), Tampered> {
+        let end = self.last_position + 1;
+        let mut found = Vec::new();
+        for (stream, version, hash) in recorded {
+            match self.streams.get(stream) {
+                Some(head) if head.version == *version && head.hash == *hash => {}
+                Some(head) if head.version == *version => found.push(Tampered {
+                    position: head.position,
+                    reason: format!(
+                        "stream {stream} ends with another event than the store recorded"
+                    ),
+                }),
+                Some(head) if head.version > *version => found.push(Tampered {
+                    position: head.position,
+                    reason: format!(
+                        "stream {stream} goes past version {version}, its recorded end"
+                    ),
+                }),
+                seen => found.push(Tampered {
+                    position: end,
+                    reason: format!(
+                        "log truncated: the store records stream {stream} at version {version}, the log ends at version {}",
+                        seen.map_or(0, |h| h.version)
+                    ),
+                }),
+            }
+        }
+        for (stream, head) in &self.streams {
+            if !recorded.iter().any(|(r, _, _)| r == stream) {
+                found.push(Tampered {
+                    position: head.position,
+                    reason: format!("stream {stream} is not recorded by the store"),
+                });
+            }
+        }
+        match found.into_iter().min_by_key(|t| t.position) {
+            Some(first) => Err(first),
+            None => Ok(()),
+        }
     }
 
     /// Checks the next event of the log.
@@ -62,7 +125,7 @@ impl ChainChecker {
             }));
         }
         let (last_version, prev) = match self.streams.get(&e.stream_id) {
-            Some((v, h)) => (*v, h.as_slice()),
+            Some(head) => (head.version, head.hash.as_slice()),
             None => (0, GENESIS_HASH.as_slice()),
         };
         if e.stream_version != last_version + 1 {
@@ -81,11 +144,15 @@ impl ChainChecker {
                 hex(&recomputed)
             )));
         }
+        let head = StreamHead {
+            version: e.stream_version,
+            hash: recomputed,
+            position: e.position,
+        };
         match self.streams.get_mut(&e.stream_id) {
-            Some(entry) => *entry = (e.stream_version, recomputed),
+            Some(entry) => *entry = head,
             None => {
-                self.streams
-                    .insert(e.stream_id.clone(), (e.stream_version, recomputed));
+                self.streams.insert(e.stream_id.clone(), head);
             }
         }
         self.last_position = e.position;

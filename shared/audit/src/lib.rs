@@ -31,4 +31,4 @@ pub use log::{AuditError, AuditLog, CheckpointPolicy, ConsistencyProof, Inclusio
 pub use signing::{CheckpointSigner, KeyDir, Keyring, SignedCheckpoint};
 pub use store::{CheckpointStore, SqliteCheckpoints, StoredCheckpoint, all_checkpoints};
 pub use tree::{MerkleTree, TreeError, TreeHash, verify_consistency, verify_inclusion};
-pub use verify::{Report, verify_log};
+pub use verify::{Report, verify_log, verify_log_with_heads};

@@ -153,6 +153,32 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCheckpoint> {
     })
 }
 
+impl SqliteCheckpoints {
+    /// The embedded store's own record of each stream's last version and hash (its
+    /// `streams` table), to compare with the end of the log.
+    ///
+    /// # Errors
+    /// When the table cannot be read.
+    pub async fn recorded_stream_heads(&self) -> Result<Vec<(String, u64, Vec<u8>)>> {
+        self.with(
+            |c| {
+                let mut stmt = c.prepare("SELECT stream_id, version, last_hash FROM streams")?;
+                stmt.query_map([], |r| {
+                    let version: i64 = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        u64::try_from(version).unwrap_or_default(),
+                        r.get(2)?,
+                    ))
+                })?
+                .collect()
+            },
+            "reading the streams table",
+        )
+        .await
+    }
+}
+
 #[async_trait]
 impl CheckpointStore for SqliteCheckpoints {
     async fn put(&self, tree_size: u64, note: &str) -> Result<bool> {

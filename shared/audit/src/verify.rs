@@ -47,9 +47,28 @@ pub struct Report {
 /// cannot be read.
 pub async fn verify_log(
     store: &dyn EventStore,
+    checkpoints: Vec<StoredCheckpoint>,
+    kept: &[String],
+    keys: &Keyring,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<Report, AuditError> {
+    verify_log_with_heads(store, checkpoints, kept, keys, None, progress).await
+}
+
+/// [`verify_log`], also comparing the end of each stream with `recorded_heads` (stream,
+/// last version, last hash) when the store keeps such a record (the embedded store's
+/// `streams` table: [`crate::SqliteCheckpoints::recorded_stream_heads`]). That catches
+/// events removed from the end of the log that no checkpoint covers yet, unless the
+/// record was rewritten too.
+///
+/// # Errors
+/// As [`verify_log`].
+pub async fn verify_log_with_heads(
+    store: &dyn EventStore,
     mut checkpoints: Vec<StoredCheckpoint>,
     kept: &[String],
     keys: &Keyring,
+    recorded_heads: Option<Vec<(String, u64, Vec<u8>)>>,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<Report, AuditError> {
     checkpoints.sort_by_key(|c| c.tree_size);
@@ -130,6 +149,9 @@ pub async fn verify_log(
             ),
         }
         .into());
+    }
+    if let Some(recorded) = &recorded_heads {
+        chain.check_recorded_heads(recorded)?;
     }
     // An auditor holding only checkpoints checks a newer one extends the one kept.
     if let Some(latest) = opened.last() {
