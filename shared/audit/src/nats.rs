@@ -6,12 +6,14 @@
 //!
 //! - Same guarantees as the events stream: file storage, the deployment's replicas,
 //!   `deny_delete` and `deny_purge`, so a checkpoint cannot be removed through the API.
-//! - **Duplicates are harmless**: a writer publishes with `Nats-Msg-Id:
-//!   checkpoint-<size>` (deduplicated by the server within the duplicate window) and
-//!   only a size larger than the latest stored one; two writers with the same key sign
-//!   byte-identical notes anyway, and readers keep the first message of each size.
-//! - Checkpoints are few (one per thousand events or so), so a reader reads the stream
-//!   message by message by sequence.
+//! - **Sizes grow with sequences.** A writer publishes with
+//!   `Nats-Expected-Last-Sequence` set to the last checkpoint it read and only a size
+//!   larger than that one's; a writer that lost the race re-reads and gives up when the
+//!   winner's size covers its own. So the stream's sequences `1..=last` hold strictly
+//!   growing sizes: the latest is the last message, and a page after a size is a binary
+//!   search plus a forward read.
+//! - **Duplicates are harmless**: `Nats-Msg-Id: checkpoint-<size>` as well, and two
+//!   writers with one key sign byte-identical notes anyway.
 
 use std::time::Duration;
 
@@ -81,67 +83,80 @@ impl NatsCheckpoints {
         Ok(Self { js, stream })
     }
 
-    async fn last_sequence(&self) -> Result<u64, CheckpointStoreError> {
-        let mut stream = self.stream.clone();
-        let info = stream
-            .info()
-            .await
-            .map_err(|e| backend("reading the checkpoint stream")(e.to_string()))?;
-        Ok(info.state.last_sequence)
+    /// The last message: its sequence and checkpoint (0 and `None` when empty).
+    async fn last(&self) -> Result<(u64, Option<StoredCheckpoint>), CheckpointStoreError> {
+        match self.stream.get_last_raw_message_by_subject(SUBJECT).await {
+            Ok(m) => Ok((m.sequence, Some(decode(m)?))),
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok((0, None)),
+            Err(e) => Err(backend("reading the latest checkpoint")(e.to_string())),
+        }
     }
 
-    async fn message(
-        &self,
-        sequence: u64,
-    ) -> Result<Option<StoredCheckpoint>, CheckpointStoreError> {
-        let message = match self.stream.get_raw_message(sequence).await {
-            Ok(m) => m,
-            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => return Ok(None),
-            Err(e) => return Err(backend("reading a checkpoint")(e.to_string())),
-        };
-        let tree_size = message
-            .headers
-            .get(TREE_SIZE_HEADER)
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-            .ok_or_else(|| {
-                backend("reading a checkpoint")(format!("message {sequence} has no tree size"))
-            })?;
-        let note = String::from_utf8(message.payload.to_vec())
+    async fn message(&self, sequence: u64) -> Result<StoredCheckpoint, CheckpointStoreError> {
+        let message = self
+            .stream
+            .get_raw_message(sequence)
+            .await
             .map_err(|e| backend("reading a checkpoint")(e.to_string()))?;
-        let recorded_at = DateTime::<Utc>::from_timestamp(
-            message.time.unix_timestamp(),
-            message.time.nanosecond(),
-        )
-        .unwrap_or_default();
-        Ok(Some(StoredCheckpoint {
-            tree_size,
-            note,
-            recorded_at,
-        }))
+        decode(message)
     }
 }
+
+fn decode(message: async_nats::jetstream::message::StreamMessage) -> Result<StoredCheckpoint, CheckpointStoreError> {
+    let sequence = message.sequence;
+    let tree_size = message
+        .headers
+        .get(TREE_SIZE_HEADER)
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .ok_or_else(|| {
+            backend("reading a checkpoint")(format!("message {sequence} has no tree size"))
+        })?;
+    let note = String::from_utf8(message.payload.to_vec())
+        .map_err(|e| backend("reading a checkpoint")(e.to_string()))?;
+    let recorded_at =
+        DateTime::<Utc>::from_timestamp(message.time.unix_timestamp(), message.time.nanosecond())
+            .unwrap_or_default();
+    Ok(StoredCheckpoint {
+        tree_size,
+        note,
+        recorded_at,
+    })
+}
+
+/// Tries a writer makes before giving up on a race it keeps losing.
+const PUBLISH_TRIES: usize = 8;
 
 #[async_trait]
 impl CheckpointStore for NatsCheckpoints {
     async fn put(&self, tree_size: u64, note: &str) -> Result<bool, CheckpointStoreError> {
-        if self
-            .latest()
-            .await?
-            .is_some_and(|c| c.tree_size >= tree_size)
-        {
-            return Ok(false);
+        let mut failure = String::new();
+        for _ in 0..PUBLISH_TRIES {
+            let (last_sequence, last) = self.last().await?;
+            if last.is_some_and(|c| c.tree_size >= tree_size) {
+                return Ok(false);
+            }
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("checkpoint-{tree_size}").as_str());
+            headers.insert(
+                "Nats-Expected-Last-Sequence",
+                last_sequence.to_string().as_str(),
+            );
+            headers.insert(TREE_SIZE_HEADER, tree_size.to_string().as_str());
+            let published = async {
+                self.js
+                    .publish_with_headers(SUBJECT, headers, note.to_owned().into())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match published.await {
+                Ok(ack) => return Ok(!ack.duplicate),
+                // Another writer got there first: look again.
+                Err(e) => failure = e,
+            }
         }
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("checkpoint-{tree_size}").as_str());
-        headers.insert(TREE_SIZE_HEADER, tree_size.to_string().as_str());
-        let ack = self
-            .js
-            .publish_with_headers(SUBJECT, headers, note.to_owned().into())
-            .await
-            .map_err(|e| backend("publishing a checkpoint")(e.to_string()))?
-            .await
-            .map_err(|e| backend("publishing a checkpoint")(e.to_string()))?;
-        Ok(!ack.duplicate)
+        Err(backend("publishing a checkpoint")(failure))
     }
 
     async fn list(
@@ -149,41 +164,28 @@ impl CheckpointStore for NatsCheckpoints {
         after_size: u64,
         limit: usize,
     ) -> Result<Vec<StoredCheckpoint>, CheckpointStoreError> {
-        let last = self.last_sequence().await?;
-        let mut found: Vec<StoredCheckpoint> = Vec::new();
-        // Sizes grow with sequences: walk back to the first one not after `after_size`.
-        let mut seq = last;
-        let mut newer = Vec::new();
-        while seq > 0 {
-            if let Some(c) = self.message(seq).await? {
-                if c.tree_size <= after_size {
-                    break;
-                }
-                newer.push(c);
+        let (last, _) = self.last().await?;
+        // The first sequence whose size is past `after_size` (sizes grow with sequences).
+        let (mut lo, mut hi) = (1, last + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.message(mid).await?.tree_size > after_size {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
-            seq -= 1;
         }
-        newer.reverse();
-        for c in newer {
-            if found.last().is_none_or(|l| c.tree_size > l.tree_size) {
-                found.push(c);
-            }
-            if found.len() == limit {
-                break;
-            }
+        let mut found = Vec::new();
+        let mut sequence = lo;
+        while sequence <= last && found.len() < limit {
+            found.push(self.message(sequence).await?);
+            sequence += 1;
         }
         Ok(found)
     }
 
     async fn latest(&self) -> Result<Option<StoredCheckpoint>, CheckpointStoreError> {
-        let mut seq = self.last_sequence().await?;
-        while seq > 0 {
-            if let Some(c) = self.message(seq).await? {
-                return Ok(Some(c));
-            }
-            seq -= 1;
-        }
-        Ok(None)
+        Ok(self.last().await?.1)
     }
 }
 

@@ -185,3 +185,65 @@ async fn checkpoints_are_written_once_per_size_and_verified_on_jetstream() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn racing_writers_leave_sizes_growing_with_sequences_and_pages_read_them_in_order() {
+    let server = NatsServer::start().await.expect("start nats-server");
+    let url = server.client_url();
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        writers.push(
+            NatsCheckpoints::open(async_nats::connect(&url).await.unwrap(), 1)
+                .await
+                .unwrap(),
+        );
+    }
+    // Four writers put sizes 1..=40 in different orders at once.
+    let mut tasks = Vec::new();
+    for (w, writer) in writers.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut written = 0;
+            for i in 0..40u64 {
+                let size = if w % 2 == 0 { i + 1 } else { 40 - i };
+                if writer
+                    .put(size, &format!("note of {size}\n"))
+                    .await
+                    .unwrap()
+                {
+                    written += 1;
+                }
+            }
+            written
+        }));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += t.await.unwrap();
+    }
+    let reader = NatsCheckpoints::open(async_nats::connect(&url).await.unwrap(), 1)
+        .await
+        .unwrap();
+    let all = all_checkpoints(&reader).await.unwrap();
+    let sizes: Vec<u64> = all.iter().map(|c| c.tree_size).collect();
+    assert_eq!(sizes.len(), written, "{sizes:?}");
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    assert_eq!(*sizes.last().unwrap(), 40);
+    assert_eq!(reader.latest().await.unwrap().unwrap().tree_size, 40);
+    for c in &all {
+        assert_eq!(c.note, format!("note of {}\n", c.tree_size));
+    }
+    // Pages after any size start right after it.
+    for after in [0, sizes[0], sizes[sizes.len() / 2], 39, 40] {
+        let page = reader.list(after, 3).await.unwrap();
+        let expected: Vec<u64> = sizes
+            .iter()
+            .copied()
+            .filter(|s| *s > after)
+            .take(3)
+            .collect();
+        assert_eq!(
+            page.iter().map(|c| c.tree_size).collect::<Vec<_>>(),
+            expected
+        );
+    }
+}
