@@ -496,6 +496,13 @@ pub async fn health_and_openapi_describe_every_route(s: Server) {
         "/api/v1/plans/{plan}/dashboard",
         "/api/v1/plans/{plan}/agreements",
         "/api/v1/live",
+        "/api/v1/plans/{plan}/diff",
+        "/api/v1/audit/events",
+        "/api/v1/audit/events.jsonl",
+        "/api/v1/audit/events.csv",
+        "/api/v1/audit/read-models",
+        "/feeds/revisions.json",
+        "/api/v1/public/plans/{plan}/revisions/{number}",
         "/healthz",
         "/readyz",
     ] {
