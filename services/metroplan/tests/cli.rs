@@ -1097,4 +1097,130 @@ mod on_nats {
             stderr(&keyless)
         );
     }
+
+    /// `serve --nats` with a key signs checkpoints into the JetStream stream and its
+    /// gateway serves them with proofs that check against the signed roots.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_on_nats_signs_checkpoints_and_serves_their_proofs() {
+        use std::process::Stdio;
+        use std::time::{Duration, Instant};
+
+        use metroplan_audit::{Keyring, TreeHash, verify_inclusion};
+        use serde_json::Value;
+
+        let server = metroplan_nats_testkit::NatsServer::start()
+            .await
+            .expect("start nats-server");
+        let url = server.client_url();
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("checkpoint.key");
+        let generated = metroplan()
+            .args(["key", "generate", "--out", key.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_success(&generated, "key generate");
+        let vkey = stdout(&generated).trim().to_owned();
+
+        let child = metroplan()
+            .env_remove("METROPLAN_NATS_URL")
+            .env_remove("METROPLAN_CHECKPOINT_KEY")
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--nats", &url])
+            .args(["--checkpoint-every", "5", "--checkpoint-after-secs", "1"])
+            .arg("--checkpoint-key")
+            .arg(&key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning metroplan serve --nats");
+        let mut serving = super::Server { child };
+        let lines = super::lines_of(&mut serving.child);
+        let deadline = Instant::now() + super::STARTUP;
+        let mut seen = Vec::new();
+        let mut base = None;
+        let admin = loop {
+            let line = super::next_line(&lines, deadline, &seen);
+            if base.is_none()
+                && let Some(start) = line.find("http://")
+            {
+                let found = line[start..].split_whitespace().next().unwrap_or_default();
+                base = Some(found.trim_end_matches('/').to_owned());
+            }
+            let is_header = line.trim() == "admin token:";
+            seen.push(line);
+            if is_header {
+                break super::next_line(&lines, deadline, &seen).trim().to_owned();
+            }
+        };
+        let root = base.expect("a URL");
+        let base = format!("{root}/api/v1/audit");
+        let client = reqwest::Client::new();
+        let ready: Value = client
+            .get(format!("{root}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let head = ready["head"].as_u64().unwrap();
+        assert!(head >= 27, "{ready}");
+
+        let keys: Value = client
+            .get(format!("{base}/public-key"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(keys["keys"][0], vkey.as_str(), "{keys}");
+        let ring = Keyring::parse(&vkey).unwrap();
+
+        // The demo's events are all signed within a second or so.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let latest = loop {
+            let response = client
+                .get(format!("{base}/checkpoints/latest"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 200 {
+                let body: Value = response.json().await.unwrap();
+                let opened = ring.open(body["note"].as_str().unwrap()).unwrap();
+                if opened.size == head {
+                    break opened;
+                }
+            }
+            assert!(Instant::now() < deadline, "no checkpoint of the demo log");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let n = latest.size;
+        let body: Value = client
+            .get(format!("{base}/proofs/inclusion?position=3&tree_size={n}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let proof: Vec<TreeHash> = body["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| TreeHash::parse_hash(h.as_str().unwrap()).unwrap())
+            .collect();
+        let event_hash = body["event_hash"].as_str().unwrap();
+        let leaf: Vec<u8> = (0..event_hash.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&event_hash[i..i + 2], 16).unwrap())
+            .collect();
+        verify_inclusion(&proof, 3, &leaf, n, latest.root).unwrap();
+
+        // The same log verifies from the command line.
+        let verified = nats(&["verify", "--public-key", &vkey], &url);
+        assert_success(&verified, "verify --nats of the served log");
+    }
 }
