@@ -385,6 +385,9 @@ pub fn write_private(path: &Path, skey: &str) -> Result<(), KeyError> {
 }
 
 fn write_atomically(path: &Path, text: &str, mode: u32) -> Result<(), KeyError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
     let tmp = path.with_extension("tmp");
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
