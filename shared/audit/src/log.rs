@@ -282,8 +282,9 @@ impl AuditLog {
         }))
     }
 
-    /// Checks the tree against the latest stored checkpoint (when the tree reaches it).
-    async fn check_latest(&self) -> Result<(), AuditError> {
+    /// Checks the tree against the latest stored checkpoint, reading on when a writer
+    /// signed events appended since this tree caught up.
+    async fn check_latest(&self, store: &dyn EventStore) -> Result<(), AuditError> {
         let Some(latest) = self.checkpoints.latest().await? else {
             return Ok(());
         };
@@ -294,7 +295,11 @@ impl AuditLog {
             );
             return Ok(());
         };
-        let have = self.size();
+        let mut have = self.size();
+        if size > have {
+            let _writing = self.writing.lock().await;
+            have = self.catch_up(store).await?;
+        }
         if size > have {
             return Err(Tampered {
                 position: have + 1,
@@ -331,7 +336,7 @@ impl AuditLog {
             let _writing = self.writing.lock().await;
             self.catch_up(store.as_ref()).await?;
         }
-        self.check_latest().await?;
+        self.check_latest(store.as_ref()).await?;
         tracing::info!(size = self.size(), took = ?started.elapsed(), "audit tree built");
         let signing = self.signer.is_some();
         let mut signed = self.checkpoints.latest().await?.map_or(0, |c| c.tree_size);
@@ -377,5 +382,79 @@ impl AuditLog {
             self.sign_current().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metroplan_events::{EventMetadata, NewEvent};
+    use metroplan_eventstore::ExpectedVersion;
+    use metroplan_eventstore::sqlite::SqliteStore;
+
+    use super::*;
+    use crate::SqliteCheckpoints;
+    use crate::signing::generate_key;
+
+    async fn append(store: &SqliteStore, n: u64) {
+        for i in 0..n {
+            let event = NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: "AuditTestNoted".into(),
+                schema_version: 1,
+                payload: format!("note {i}").into_bytes(),
+                metadata: EventMetadata {
+                    actor: "tester".into(),
+                    on_behalf_of: "auditors".into(),
+                    reason: None,
+                    correlation_id: None,
+                    causation_id: None,
+                },
+            };
+            store
+                .append("audit-test:log", ExpectedVersion::Any, vec![event])
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_signed_after_a_follower_caught_up_is_read_up_to_not_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let checkpoints: Arc<dyn CheckpointStore> =
+            Arc::new(SqliteCheckpoints::open_in(dir.path()).unwrap());
+        let (skey, _) = generate_key("metroplan.test/events").unwrap();
+        let signer = || CheckpointSigner::from_private_key(&skey, "test").unwrap();
+        let writer = AuditLog::new(Arc::clone(&checkpoints), Some(signer()), Keyring::default());
+        let follower = AuditLog::new(Arc::clone(&checkpoints), None, Keyring::default());
+
+        append(&store, 10).await;
+        follower.catch_up(&store).await.unwrap();
+        // Another process appends and signs after the follower caught up.
+        append(&store, 5).await;
+        assert_eq!(
+            writer
+                .checkpoint_now(&store)
+                .await
+                .unwrap()
+                .unwrap()
+                .tree_size,
+            15
+        );
+        follower.check_latest(&store).await.unwrap();
+        assert_eq!(follower.size(), 15);
+
+        // A checkpoint beyond what the log holds is a truncation.
+        let beyond = signer().sign(20, writer.root_at(15).unwrap()).unwrap();
+        assert!(checkpoints.put(20, &beyond).await.unwrap());
+        match follower.check_latest(&store).await {
+            Err(AuditError::Tampered(t)) => assert_eq!(t.position, 16, "{t}"),
+            other => panic!("a truncated log passed: {other:?}"),
+        }
+        // And a follower never signs.
+        assert!(matches!(
+            follower.checkpoint_now(&store).await,
+            Err(AuditError::NoSigner)
+        ));
     }
 }
