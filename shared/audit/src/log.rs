@@ -350,7 +350,10 @@ impl AuditLog {
             }
         }
         let mut events = store.subscribe_all(self.size());
-        let mut tick = tokio::time::interval(policy.max_delay.min(Duration::from_secs(1)));
+        let period = policy
+            .max_delay
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = tokio::select! {
