@@ -1111,28 +1111,6 @@ async fn nats_command_latency(servers: &Servers, reports: usize) -> anyhow::Resu
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_proc_stat_line_gives_the_parent_and_the_cpu_seconds() {
-        // The command may hold spaces and parentheses; utime 150 and stime 50 ticks.
-        let line =
-            "4242 (nats (x) server) S 17 4242 4242 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 9 0";
-        assert_eq!(parse_stat(line), Some((17, 2.0)));
-        assert_eq!(parse_stat("4242 (cut"), None);
-    }
-
-    #[test]
-    fn percentiles_pick_from_the_sorted_latencies() {
-        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&ms, 0.5), Duration::from_millis(51));
-        assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 0.99), Duration::ZERO);
-    }
-}
-
 /// A plan of 6 axes, 24 strategies and 111 actions (synthetic, benchmark data only),
 /// then progress reports round-robin over its actions up to `n` events, as recorded
 /// events.
@@ -1384,4 +1362,26 @@ fn timetravel(rows: &mut Vec<Row>, n: usize) {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proc_stat_line_gives_the_parent_and_the_cpu_seconds() {
+        // The command may hold spaces and parentheses; utime 150 and stime 50 ticks.
+        let line =
+            "4242 (nats (x) server) S 17 4242 4242 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 9 0";
+        assert_eq!(parse_stat(line), Some((17, 2.0)));
+        assert_eq!(parse_stat("4242 (cut"), None);
+    }
+
+    #[test]
+    fn percentiles_pick_from_the_sorted_latencies() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 0.5), Duration::from_millis(51));
+        assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 0.99), Duration::ZERO);
+    }
 }

@@ -1323,7 +1323,8 @@ mod tests {
             ),
             ("1.1.3", "1.1", "2.1")
         );
-        let changed: Vec<(&str, Vec<(&str, &serde_json::Value, &serde_json::Value)>)> = d
+        type Change<'a> = (&'a str, &'a serde_json::Value, &'a serde_json::Value);
+        let changed: Vec<(&str, Vec<Change>)> = d
             .changed
             .iter()
             .map(|c| {

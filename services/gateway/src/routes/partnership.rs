@@ -194,7 +194,7 @@ async fn agreements_by_party(
             &s,
             &c,
             Query::AgreementsByParty { plan: plan.clone() },
-            || String::new(),
+            String::new,
         )
         .await?,
     ))
