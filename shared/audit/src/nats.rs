@@ -102,7 +102,9 @@ impl NatsCheckpoints {
     }
 }
 
-fn decode(message: async_nats::jetstream::message::StreamMessage) -> Result<StoredCheckpoint, CheckpointStoreError> {
+fn decode(
+    message: async_nats::jetstream::message::StreamMessage,
+) -> Result<StoredCheckpoint, CheckpointStoreError> {
     let sequence = message.sequence;
     let tree_size = message
         .headers
