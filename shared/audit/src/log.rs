@@ -64,6 +64,21 @@ pub enum AuditError {
     NoSigner,
 }
 
+impl AuditError {
+    /// Whether trying again later may succeed: a store that did not answer, as
+    /// opposed to a broken log, a bad key or a missing signer.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            AuditError::Checkpoints(_)
+                | AuditError::Store(
+                    metroplan_eventstore::StoreError::Backend(_)
+                        | metroplan_eventstore::StoreError::Closed
+                )
+        )
+    }
+}
+
 struct State {
     tree: MerkleTree,
     chain: ChainChecker,
@@ -321,11 +336,37 @@ impl AuditLog {
 
     /// Builds the tree from the log, then follows it; with a signer, signs checkpoints
     /// by `policy` and once more when `stop` is cancelled. Without one it only keeps the
-    /// tree for proofs.
+    /// tree for proofs. A store that does not answer (a busy or electing cluster) is
+    /// tried again, from where the tree stands, after a pause of up to 10 s.
     ///
     /// # Errors
-    /// When the store fails or the log is found broken (nothing is signed then).
+    /// When the log is found broken (nothing is signed then) or the key fails.
     pub async fn run(
+        self: Arc<Self>,
+        store: Arc<dyn EventStore>,
+        policy: CheckpointPolicy,
+        stop: CancellationToken,
+    ) -> Result<(), AuditError> {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match Arc::clone(&self)
+                .run_once(Arc::clone(&store), policy, stop.clone())
+                .await
+            {
+                Err(e) if e.is_transient() && !stop.is_cancelled() => {
+                    tracing::warn!(error = %e, retry_in = ?pause, "audit log: store not answering, trying again");
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn run_once(
         self: Arc<Self>,
         store: Arc<dyn EventStore>,
         policy: CheckpointPolicy,

@@ -28,6 +28,8 @@ use crate::store::{CheckpointStore, CheckpointStoreError, StoredCheckpoint};
 pub const STREAM_NAME: &str = "METROPLAN_CHECKPOINTS";
 /// The subject every checkpoint is published on.
 pub const SUBJECT: &str = "metroplan.checkpoints";
+/// How long [`NatsCheckpoints::open`] keeps trying.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The header carrying the tree size.
 pub const TREE_SIZE_HEADER: &str = "Metroplan-Tree-Size";
 
@@ -67,20 +69,30 @@ impl std::fmt::Debug for NatsCheckpoints {
 }
 
 impl NatsCheckpoints {
-    /// Opens the checkpoint stream, creating it with `replicas` when missing.
+    /// Opens the checkpoint stream, creating it with `replicas` when missing, trying
+    /// again for up to [`OPEN_TIMEOUT`] while JetStream is not ready (no meta leader
+    /// yet, peers still joining, a busy cluster).
     ///
     /// # Errors
-    /// When JetStream refuses.
+    /// When JetStream still refuses after that.
     pub async fn open(
         client: async_nats::Client,
         replicas: usize,
     ) -> Result<Self, CheckpointStoreError> {
         let js = jetstream::new(client);
-        let stream = js
-            .get_or_create_stream(stream_config(replicas))
-            .await
-            .map_err(|e| backend("opening the checkpoint stream")(e.to_string()))?;
-        Ok(Self { js, stream })
+        let deadline = tokio::time::Instant::now() + OPEN_TIMEOUT;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match js.get_or_create_stream(stream_config(replicas)).await {
+                Ok(stream) => return Ok(Self { js, stream }),
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "checkpoint stream not ready yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(backend("opening the checkpoint stream")(e.to_string())),
+            }
+        }
     }
 
     /// The last message: its sequence and checkpoint (0 and `None` when empty).
