@@ -34,7 +34,11 @@
 //!      bus) in the same run. Every report goes to the same action, whose history grows
 //!      by one event a report and is read whole by every command (no snapshots), so the
 //!      medians of the first and the last tenth of the reports are printed too.
-//! 5. `timetravel`: a plan of 6 axes, 24 strategies and 111 actions (synthetic codes,
+//! 5. `verify`: over a log of 1 million events (as in 2.), signing a checkpoint of the
+//!    whole log from a cold start (reading it, checking every chain link, building the
+//!    Merkle tree) and `metroplan verify`'s walk (every hash, link, position, version,
+//!    and the checkpoint's root and signature), against the raw read of the same log.
+//! 6. `timetravel`: a plan of 6 axes, 24 strategies and 111 actions (synthetic codes,
 //!    benchmark data only) followed by progress reports round-robin over its actions,
 //!    1 million events in all, applied in memory to the projector's state (read models
 //!    and timeline). Then plan trees, dashboards and action pages asked `at` random
@@ -113,6 +117,9 @@ pub async fn run(quick: bool, only: &[String]) -> anyhow::Result<()> {
     }
     if wanted("jetstream") {
         jetstream(&mut rows, quick).await?;
+    }
+    if wanted("verify") {
+        verify(&mut rows, if quick { 100_000 } else { 1_000_000 }).await?;
     }
     if wanted("timetravel") {
         timetravel(&mut rows, if quick { 100_000 } else { 1_000_000 });
@@ -1358,6 +1365,64 @@ fn timetravel(rows: &mut Vec<Row>, n: usize) {
         ratio: "-".into(),
         target: "-".into(),
     });
+}
+
+async fn verify(rows: &mut Vec<Row>, n: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open_in(dir.path())?;
+    eprintln!("filling a log with {n} events...");
+    fill(&store, n).await?;
+    let started = Instant::now();
+    let mut after = 0;
+    loop {
+        let page = store.read_all(after, 4096).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+    }
+    let raw = started.elapsed();
+    let checkpoints = Arc::new(metroplan_audit::SqliteCheckpoints::open_in(dir.path())?);
+    let keys = metroplan_audit::KeyDir::in_data_dir(dir.path());
+    let signer = keys.load_or_create("metroplan.bench/events")?;
+    let keyring = keys.keyring()?;
+    let audit = metroplan_audit::AuditLog::new(
+        Arc::clone(&checkpoints) as Arc<dyn metroplan_audit::CheckpointStore>,
+        Some(signer),
+        keyring.clone(),
+    );
+    let started = Instant::now();
+    let signed = audit.checkpoint_now(&store).await?;
+    let sign = started.elapsed();
+    anyhow::ensure!(signed.is_some(), "no checkpoint was signed");
+    let stored = metroplan_audit::all_checkpoints(checkpoints.as_ref()).await?;
+    let started = Instant::now();
+    let report = metroplan_audit::verify_log(&store, stored, &[], &keyring, &|_, _| {}).await?;
+    let walk = started.elapsed();
+    anyhow::ensure!(
+        report.events == n as u64,
+        "verify saw {} events",
+        report.events
+    );
+    eprintln!(
+        "verify of {n} events: {walk:.2?}; checkpoint from cold: {sign:.2?}; raw read {raw:.2?}"
+    );
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    rows.push(Row {
+        name: format!("`metroplan verify` walk, {n} events, 1 checkpoint"),
+        measured: format!("{:.0} events/s", rate(walk)),
+        baseline: format!("{:.0} events/s (read only)", rate(raw)),
+        ratio: format!("{:.2}", raw.as_secs_f64() / walk.as_secs_f64()),
+        target: "-".into(),
+    });
+    rows.push(Row {
+        name: format!(
+            "signing a checkpoint of {n} events from a cold start (read, chain check, Merkle tree)"
+        ),
+        measured: format!("{:.0} events/s", rate(sign)),
+        baseline: format!("{:.0} events/s (read only)", rate(raw)),
+        ratio: format!("{:.2}", raw.as_secs_f64() / sign.as_secs_f64()),
+        target: "-".into(),
+    });
+    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
