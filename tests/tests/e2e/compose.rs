@@ -101,6 +101,38 @@ fn compose_runs_every_service_over_a_three_node_jetstream_cluster() {
         Some("3"),
         "the log is replicated on all three nodes"
     );
+    // The projector signs checkpoints with the key the one-shot service makes, and the
+    // gateways publish its verifier key: the flags the binaries read (by env).
+    let keygen = services["checkpoint-key"]["command"][2].as_str().unwrap();
+    assert!(keygen.contains("metroplan key generate --out /keys/checkpoint.key"));
+    let projector = &services["projector"]["environment"];
+    assert_eq!(
+        projector["METROPLAN_CHECKPOINT_KEY"].as_str(),
+        Some("/keys/checkpoint.key")
+    );
+    for gateway in ["gateway-1", "gateway-2"] {
+        let e = &services[gateway]["environment"];
+        assert_eq!(
+            e["METROPLAN_CHECKPOINT_PUBLIC_KEY"].as_str(),
+            Some("/keys/checkpoint.pub"),
+            "{gateway}"
+        );
+        assert_eq!(e["METROPLAN_NATS_URL"], env["METROPLAN_NATS_URL"], "{gateway}");
+    }
+    assert_eq!(projector["METROPLAN_NATS_URL"], env["METROPLAN_NATS_URL"]);
+    for (binary, var) in [
+        ("metroplan-projector", "METROPLAN_CHECKPOINT_KEY"),
+        ("metroplan-gateway", "METROPLAN_CHECKPOINT_PUBLIC_KEY"),
+    ] {
+        let help = std::process::Command::new(crate::harness::bin(binary))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains(var),
+            "{binary} reads {var}"
+        );
+    }
 }
 
 fn metroplan_config_urls(urls: &str) -> Vec<&str> {
