@@ -1,7 +1,8 @@
-//! The gateway: the JSON API under `/api/v1`, its OpenAPI document, health checks, and
-//! the live websocket. It holds no state of its own: commands go to the services over a
-//! [`CommandBus`], queries ask the read side ([`ReadSide`]: the projector, in
-//! process or over NATS), and the websocket follows its feed (and the log, for a client that resumes from an old position).
+//! The gateway: the JSON API under `/api/v1`, its OpenAPI document, health checks, the
+//! live websocket, and the web front end at `/` (its files built into the binary). It
+//! holds no state of its own: commands go to the services over a [`CommandBus`], queries
+//! ask the read side ([`ReadSide`]: the projector, in process or over NATS), and the
+//! websocket follows its feed (and the log, for a client that resumes from an old position).
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests start the real thing
 //! on port 0.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 mod live;
 mod routes;
+mod web;
 
 pub use error::{BODY_LIMIT, HttpError};
 
@@ -149,6 +151,7 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(api.as_ref().clone()) }
             }),
         )
+        .merge(web::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Spans name the path only: a query string may hold an `access_token`.
