@@ -1,0 +1,213 @@
+// metroplan's web front end: sign-in, hash routing, the header and the connection
+// notice. Views live in js/views/; each renders into <main> and answers a function
+// that undoes what it set up (live subscriptions, presence, timers).
+//
+// Routes: #/ (plans), #/plans/<plan> (explorer), #/plans/<plan>/actions/<action>,
+// #/plans/<plan>/agreements, #/plans/<plan>/tables, #/plans/<plan>/meeting.
+
+import { api, onUnauthorized } from './js/api.js';
+import { captureToken, token, setToken, clearToken } from './js/auth.js';
+import { h, replace } from './js/dom.js';
+import { loadI18n, t, lang, setLang, onLangChange } from './js/i18n.js';
+import { Live } from './js/live.js';
+import * as plans from './js/views/plans.js';
+import * as explorer from './js/views/explorer.js';
+import * as action from './js/views/action.js';
+import * as agreements from './js/views/agreements.js';
+import * as tables from './js/views/tables.js';
+import * as meeting from './js/views/meeting.js';
+
+const live = new Live();
+const main = () => document.getElementById('main');
+let cleanup = null;
+let signInMessage = null;
+
+function parseRoute(hash) {
+  const path = hash.replace(/^#/, '').split('?')[0];
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { view: plans, name: 'plans', params: {} };
+  if (parts[0] !== 'plans' || parts.length < 2) return null;
+  const plan = parts[1];
+  if (parts.length === 2) return { view: explorer, name: 'explorer', params: { plan } };
+  if (parts[2] === 'actions' && parts.length === 4) return { view: action, name: 'action', params: { plan, action: parts[3] } };
+  if (parts.length === 3 && parts[2] === 'agreements') return { view: agreements, name: 'agreements', params: { plan } };
+  if (parts.length === 3 && parts[2] === 'tables') return { view: tables, name: 'tables', params: { plan } };
+  if (parts.length === 3 && parts[2] === 'meeting') return { view: meeting, name: 'meeting', params: { plan } };
+  return null;
+}
+
+function renderNav(route) {
+  const nav = document.getElementById('nav');
+  nav.setAttribute('aria-label', t('nav.label'));
+  const plan = route && route.params.plan;
+  if (!plan) {
+    replace(nav);
+    return;
+  }
+  const base = `#/plans/${encodeURIComponent(plan)}`;
+  const links = [
+    ['explorer', base, t('nav.explorer')],
+    ['agreements', `${base}/agreements`, t('nav.agreements')],
+    ['tables', `${base}/tables`, t('nav.tables')],
+    ['meeting', `${base}/meeting`, t('nav.meeting')],
+  ];
+  const current = route.name === 'action' ? 'explorer' : route.name;
+  replace(nav, h('ul', null, links.map(([name, href, text]) => h('li', null,
+    h('a', { href, 'aria-current': name === current ? 'page' : null, dataset: { nav: name } }, text)))));
+}
+
+function renderChrome() {
+  document.getElementById('skip-link').textContent = t('skip');
+  const toggle = document.getElementById('lang-toggle');
+  const other = lang() === 'it' ? 'en' : 'it';
+  toggle.textContent = t(`lang.switch_to_${other}`);
+  toggle.setAttribute('lang', other);
+  toggle.setAttribute('aria-label', t(`lang.switch_to_${other}_label`));
+  const out = document.getElementById('sign-out');
+  out.textContent = t('signout');
+  out.hidden = !token();
+  document.title = t('app.title');
+}
+
+function renderSignIn() {
+  renderNav(null);
+  document.body.classList.remove('meeting-mode');
+  const input = h('input', {
+    id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false',
+    required: true, 'aria-describedby': 'token-help',
+  });
+  const error = h('p', { id: 'signin-error', class: 'error', role: 'alert' }, signInMessage || '');
+  error.hidden = !signInMessage;
+  const form = h('form', { class: 'signin', id: 'signin-form' },
+    h('h1', { tabindex: '-1' }, t('signin.title')),
+    h('p', null, t('signin.intro')),
+    h('label', { for: 'token' }, t('signin.token')),
+    input,
+    h('p', { id: 'token-help', class: 'help' }, t('signin.help')),
+    error,
+    h('button', { type: 'submit', class: 'primary' }, t('signin.submit')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const value = input.value.trim();
+    if (!value) return;
+    setToken(value);
+    input.value = '';
+    try {
+      await api('/api/v1/plans');
+      signInMessage = null;
+      live.start();
+      route();
+    } catch (err) {
+      clearToken();
+      signInMessage = err.status === 401 ? t('signin.rejected') : t('error.generic', { message: err.message });
+      renderSignIn();
+    }
+  });
+  replace(main(), form);
+  renderChrome();
+  form.querySelector('h1').focus();
+}
+
+async function route() {
+  if (cleanup) {
+    try { cleanup(); } catch { /* a view that failed to clean up must not block the next */ }
+    cleanup = null;
+  }
+  if (!token()) {
+    renderSignIn();
+    return;
+  }
+  live.start();
+  renderChrome();
+  const r = parseRoute(window.location.hash);
+  document.body.classList.toggle('meeting-mode', Boolean(r && r.name === 'meeting'));
+  document.body.dataset.view = r ? r.name : 'not-found';
+  renderNav(r);
+  const root = main();
+  if (!r) {
+    replace(root, h('h1', { tabindex: '-1' }, t('notfound.title')), h('p', null, h('a', { href: '#/' }, t('notfound.back'))));
+    return;
+  }
+  replace(root, h('p', { class: 'loading', role: 'status' }, t('loading')));
+  const ctx = { live, navigate: (hash) => { window.location.hash = hash; } };
+  let undo = null;
+  const token0 = {};
+  route.current = token0;
+  try {
+    undo = await r.view.render(root, r.params, ctx);
+  } catch (err) {
+    if (route.current !== token0) return;
+    if (err && err.status === 401) return;
+    replace(root, h('h1', { tabindex: '-1' }, t('error.title')),
+      h('p', { class: 'error', role: 'alert' }, err && err.status === 404 ? t('error.not_found') : t('error.generic', { message: err && err.message })));
+    return;
+  }
+  if (route.current !== token0) {
+    if (typeof undo === 'function') undo();
+    return;
+  }
+  cleanup = typeof undo === 'function' ? undo : null;
+  if (route.focus !== false) {
+    const heading = root.querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
+  }
+}
+
+function connectionNotice() {
+  const el = document.getElementById('connection');
+  let wasDown = false;
+  live.onStatus((state) => {
+    if (state === 'down') {
+      wasDown = true;
+      el.textContent = t('connection.down');
+      el.className = 'connection down';
+      el.hidden = false;
+    } else if (state === 'open') {
+      el.hidden = true;
+      el.className = 'connection';
+      if (wasDown) {
+        el.textContent = '';
+        wasDown = false;
+      }
+    }
+  });
+  onLangChange(() => { if (!el.hidden) el.textContent = t('connection.down'); });
+}
+
+async function boot() {
+  captureToken();
+  await loadI18n();
+  document.getElementById('skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    const m = main();
+    m.focus();
+    m.scrollIntoView();
+  });
+  document.getElementById('lang-toggle').addEventListener('click', () => {
+    setLang(lang() === 'it' ? 'en' : 'it');
+  });
+  document.getElementById('sign-out').addEventListener('click', () => {
+    clearToken();
+    live.stop();
+    signInMessage = null;
+    route();
+  });
+  onLangChange(() => { renderChrome(); route(); });
+  onUnauthorized(() => {
+    clearToken();
+    live.stop();
+    signInMessage = t('signin.rejected');
+    route();
+  });
+  connectionNotice();
+  window.addEventListener('hashchange', () => {
+    if (!window.location.hash.startsWith('#/') && window.location.hash !== '') return;
+    route();
+  });
+  route();
+}
+
+boot();

@@ -1,0 +1,123 @@
+// Hand-made SVG charts: geometry in attributes, colours from CSS classes (the CSP
+// allows no inline styles). Each chart is a <figure> with a caption, an SVG that
+// screen readers read as one image with a title, and the same numbers as a table
+// that stays visually hidden.
+
+import { h, s } from './dom.js';
+
+let ids = 0;
+const nextId = (p) => `${p}-${++ids}`;
+
+function dataTable(caption, head, rows) {
+  return h('table', { class: 'visually-hidden' },
+    h('caption', null, caption),
+    h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', null, c)))))));
+}
+
+function figure(caption, svg, table, extra) {
+  return h('figure', { class: 'chart' }, h('figcaption', null, caption), svg, extra || null, table);
+}
+
+/**
+ * Horizontal bars, one row per item, one bar per series:
+ * rows = [{label, values: [number...]}], series = [{name, cls}], max = scale top.
+ * `format` writes a value; the largest value's text sits at the bar's end.
+ */
+export function barChart({ caption, rows, series, max, format, labelWidth = 260 }) {
+  const rowHeight = series.length > 1 ? 16 * series.length + 14 : 30;
+  const width = 760;
+  const barArea = width - labelWidth - 90;
+  const height = rows.length * rowHeight + 8;
+  const top = Math.max(max || 0, ...rows.flatMap((r) => r.values), 1);
+  const titleId = nextId('chart-title');
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId, class: 'chart-svg',
+    preserveAspectRatio: 'xMinYMin meet',
+  }, s('title', { id: titleId, text: caption }));
+  rows.forEach((row, i) => {
+    const y = i * rowHeight + 4;
+    const label = row.label.length > 38 ? `${row.label.slice(0, 37)}…` : row.label;
+    svg.append(s('text', { x: 0, y: y + rowHeight / 2, class: 'chart-label', 'dominant-baseline': 'middle' }, label));
+    const barH = series.length > 1 ? 14 : 18;
+    row.values.forEach((v, j) => {
+      const by = series.length > 1 ? y + 4 + j * (barH + 2) : y + (rowHeight - barH) / 2;
+      svg.append(s('rect', { x: labelWidth, y: by, width: barArea, height: barH, class: 'chart-track', rx: 2 }));
+      const w = Math.max(0, (v / top) * barArea);
+      svg.append(s('rect', { x: labelWidth, y: by, width: w, height: barH, class: ['chart-bar', series[j].cls, row.cls], rx: 2 }));
+      svg.append(s('text', {
+        x: labelWidth + barArea + 6, y: by + barH / 2, class: 'chart-value', 'dominant-baseline': 'middle',
+      }, format(v)));
+    });
+  });
+  const legend = series.length > 1
+    ? h('ul', { class: 'legend' }, series.map((se) => h('li', null, h('span', { class: ['swatch', se.cls], 'aria-hidden': 'true' }), se.name)))
+    : null;
+  const table = dataTable(caption, ['', ...series.map((x) => x.name)], rows.map((r) => [r.label, ...r.values.map(format)]));
+  return figure(caption, svg, table, legend);
+}
+
+/**
+ * Stacked steps over time: points = [{date, counts: {key: n}}] in date order,
+ * keys = [{key, name, cls}] bottom to top. `dateText` writes a date on the axis.
+ */
+export function stackedSteps({ caption, points, keys, dateText, emptyText }) {
+  const width = 760;
+  const height = 260;
+  const left = 40;
+  const right = 10;
+  const topPad = 10;
+  const bottom = 40;
+  const titleId = nextId('chart-title');
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId, class: 'chart-svg',
+  }, s('title', { id: titleId, text: caption }));
+  if (points.length === 0) {
+    svg.append(s('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'chart-label' }, emptyText));
+    return figure(caption, svg, null);
+  }
+  const total = Math.max(1, ...points.map((p) => keys.reduce((a, k) => a + (p.counts[k.key] || 0), 0)));
+  const times = points.map((p) => new Date(`${p.date}T00:00:00Z`).getTime());
+  const t0 = times[0];
+  const t1 = times.length > 1 ? times[times.length - 1] : t0 + 86400000;
+  const span = Math.max(1, t1 - t0);
+  const plotW = width - left - right;
+  const plotH = height - topPad - bottom;
+  const x = (t) => left + ((t - t0) / span) * plotW;
+  const y = (n) => topPad + plotH - (n / total) * plotH;
+  // axes and grid
+  for (let i = 0; i <= 4; i++) {
+    const n = Math.round((total * i) / 4);
+    svg.append(s('line', { x1: left, x2: width - right, y1: y(n), y2: y(n), class: 'chart-grid' }));
+    svg.append(s('text', { x: left - 6, y: y(n), 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'chart-axis' }, String(n)));
+  }
+  // each band: from the cumulative count below to below + own count, as steps
+  const below = points.map(() => 0);
+  for (const k of keys) {
+    const upper = points.map((p, i) => below[i] + (p.counts[k.key] || 0));
+    let d = '';
+    points.forEach((p, i) => {
+      const xi = x(times[i]);
+      const xn = i + 1 < points.length ? x(times[i + 1]) : width - right;
+      d += `${i === 0 ? 'M' : 'L'}${xi},${y(upper[i])} L${xn},${y(upper[i])} `;
+    });
+    for (let i = points.length - 1; i >= 0; i--) {
+      const xi = x(times[i]);
+      const xn = i + 1 < points.length ? x(times[i + 1]) : width - right;
+      d += `L${xn},${y(below[i])} L${xi},${y(below[i])} `;
+    }
+    svg.append(s('path', { d: `${d}Z`, class: ['chart-band', k.cls] }));
+    upper.forEach((u, i) => { below[i] = u; });
+  }
+  // first and last date, and the ones between when there is room
+  const step = Math.max(1, Math.ceil(points.length / 6));
+  points.forEach((p, i) => {
+    if (i % step !== 0 && i !== points.length - 1) return;
+    svg.append(s('text', {
+      x: x(times[i]), y: height - bottom + 18, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'chart-axis',
+    }, dateText(p.date)));
+  });
+  const legend = h('ul', { class: 'legend' }, keys.map((k) => h('li', null, h('span', { class: ['swatch', k.cls], 'aria-hidden': 'true' }), k.name)));
+  const table = dataTable(caption, ['', ...keys.map((k) => k.name)], points.map((p) => [dateText(p.date), ...keys.map((k) => String(p.counts[k.key] || 0))]));
+  return figure(caption, svg, table, legend);
+}

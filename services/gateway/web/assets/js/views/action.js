@@ -1,0 +1,416 @@
+// An action's page: every field, its progress and latest report, linked agreements,
+// the history timeline built from its events (who, when, on whose behalf, why), who
+// else is looking at it now, and co-editing.
+//
+// Co-editing: an edit is saved with its base version, the version the person started
+// from (`If-Match`), and only the fields they changed. While nothing is changed here
+// the page follows every delta; while something is, the base stays, so the server
+// merges edits of other fields (`merged: true`) or answers 409 with base, theirs and
+// yours for the same fields, which the conflict view shows side by side.
+
+import { api, actionPath, ApiError } from '../api.js';
+import { h, replace, debounce, announce } from '../dom.js';
+import { t } from '../i18n.js';
+import {
+  STATUSES, statusChip, statusLabel, progressBar, euros, date, dateTime, eventLabel, eventSummary,
+  fieldLabel, fieldText, editedFields,
+} from '../format.js';
+
+const TEXT_FIELDS = ['title', 'description', 'competence', 'territorial_scope',
+  'planned_start', 'planned_end', 'actual_start', 'actual_end',
+  'responsible_organisations', 'partner_organisations'];
+const LIST_FIELDS = new Set(['responsible_organisations', 'partner_organisations']);
+const DATE_FIELDS = new Set(['planned_start', 'planned_end', 'actual_start', 'actual_end']);
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const listOf = (v) => (Array.isArray(v) ? v : (v && Array.isArray(v.values) ? v.values : []));
+
+function parseInput(field, raw) {
+  if (LIST_FIELDS.has(field)) return raw.split('\n').map((x) => x.trim()).filter(Boolean);
+  return field === 'title' || field === 'description' ? raw : raw.trim();
+}
+
+function inputText(field, value) {
+  if (LIST_FIELDS.has(field)) return listOf(value).join('\n');
+  return value || '';
+}
+
+export async function render(root, params, ctx) {
+  const { plan, action } = params;
+  const topic = `action:${plan}/${action}`;
+  const path = actionPath(plan, action);
+
+  const [first, hist] = await Promise.all([api(path), api(`${path}/history`)]);
+  let view = first.data;
+  let history = hist.data;
+  let base = { version: view.version, values: pick(view) };
+  const draft = new Map();
+  const inputs = new Map();
+  const remoteNotes = new Map();
+  const fieldPresence = new Map();
+  let present = [];
+  let conflict = null;
+
+  function pick(v) {
+    return Object.fromEntries(TEXT_FIELDS.map((f) => [f, LIST_FIELDS.has(f) ? listOf(v[f]) : (v[f] || '')]));
+  }
+
+  // --- the pieces of the page -------------------------------------------------
+  const heading = h('h1', null);
+  const statusLine = h('div', { class: 'action-status' });
+  const reportBox = h('div', { class: 'latest-report' });
+  const presenceBox = h('div', { id: 'presence', class: 'presence', 'aria-live': 'polite' });
+  const fundingBox = h('div', { class: 'funding-lines' });
+  const linksBox = h('div', { class: 'instrument-links' });
+  const agreementsBox = h('div', { class: 'action-agreements' });
+  const historyList = h('ol', { id: 'history', class: 'timeline' });
+  const saveStatus = h('p', { id: 'save-status', class: 'save-status', role: 'status', 'aria-live': 'polite' });
+  const conflictBox = h('section', { id: 'conflict', class: 'conflict', 'aria-labelledby': 'conflict-title', tabindex: '-1' });
+  conflictBox.hidden = true;
+  const reason = h('input', { id: 'edit-reason', type: 'text', autocomplete: 'off' });
+  const saveButton = h('button', { type: 'submit', class: 'primary', id: 'save' }, t('edit.save'));
+  const discardButton = h('button', { type: 'button', class: 'secondary', id: 'discard' }, t('edit.discard'));
+
+  function fieldControl(field) {
+    const id = `field-${field}`;
+    let input;
+    if (field === 'description') input = h('textarea', { id, rows: 4 });
+    else if (LIST_FIELDS.has(field)) input = h('textarea', { id, rows: 3, 'aria-describedby': `${id}-help` });
+    else if (field === 'competence') {
+      input = h('select', { id },
+        h('option', { value: '' }, t('competence.unset')),
+        h('option', { value: 'direct' }, t('competence.direct')),
+        h('option', { value: 'steering' }, t('competence.steering')));
+    } else input = h('input', { id, type: DATE_FIELDS.has(field) ? 'date' : 'text', autocomplete: 'off' });
+    input.value = inputText(field, base.values[field]);
+    input.dataset.field = field;
+    inputs.set(field, input);
+    const note = h('p', { class: 'remote-note', id: `${id}-remote`, role: 'status' });
+    note.hidden = true;
+    remoteNotes.set(field, note);
+    const who = h('span', { class: 'field-presence', id: `${id}-presence` });
+    fieldPresence.set(field, who);
+    input.addEventListener('input', () => onInput(field));
+    input.addEventListener('change', () => onInput(field));
+    input.addEventListener('focus', () => ctx.live.presence(topic, 'editing', field));
+    input.addEventListener('blur', () => ctx.live.presence(topic, 'viewing'));
+    return h('div', { class: ['field', `field-${field}`], dataset: { field } },
+      h('label', { for: id }, fieldLabel(field), ' ', who),
+      input,
+      LIST_FIELDS.has(field) ? h('p', { class: 'help', id: `${id}-help` }, t('edit.one_per_line')) : null,
+      note);
+  }
+
+  function dirtyMark(field) {
+    const wrapper = inputs.get(field).closest('.field');
+    wrapper.classList.toggle('dirty', draft.has(field));
+  }
+
+  function onInput(field) {
+    const value = parseInput(field, inputs.get(field).value);
+    if (same(value, base.values[field])) draft.delete(field);
+    else {
+      // Editing a field others changed since our base: when none of our other
+      // changes touch what they changed, move the base up to what is shown.
+      const current = pick(view);
+      if (!draft.has(field) && !same(current[field], base.values[field])) {
+        const clash = [...draft.keys()].some((f) => !same(current[f], base.values[f]));
+        if (!clash) {
+          base = { version: view.version, values: current };
+          TEXT_FIELDS.forEach((f) => remoteNotes.get(f).hidden = true);
+        }
+      }
+      if (same(value, base.values[field])) draft.delete(field);
+      else draft.set(field, value);
+    }
+    dirtyMark(field);
+    saveStatus.textContent = draft.size ? t('edit.unsaved', { n: draft.size }) : '';
+  }
+
+  function applyView(next) {
+    view = next;
+    const current = pick(view);
+    if (draft.size === 0 && !conflict) base = { version: view.version, values: current };
+    for (const f of TEXT_FIELDS) {
+      const input = inputs.get(f);
+      if (!draft.has(f)) {
+        if (document.activeElement !== input || draft.size === 0) input.value = inputText(f, current[f]);
+        remoteNotes.get(f).hidden = true;
+      } else {
+        const changed = !same(current[f], base.values[f]);
+        const note = remoteNotes.get(f);
+        note.hidden = !changed;
+        if (changed) note.textContent = t('edit.changed_meanwhile', { value: fieldText(f, current[f]) });
+      }
+    }
+    renderFacts();
+  }
+
+  function renderFacts() {
+    replace(heading, h('span', { class: 'code' }, view.code), ' ', view.title);
+    document.title = `${view.code} ${view.title} — metroplan`;
+    replace(statusLine, statusChip(view.status), progressBar(view.progress, view.status, t('field.progress')),
+      view.retired ? h('span', { class: 'status status-cancelled' }, t('action.retired')) : null,
+      h('span', { class: 'muted' }, t('action.version', { version: view.version })));
+    const r = view.latest_report;
+    replace(reportBox, h('h2', null, t('action.latest_report')), r ? h('dl', { class: 'facts' },
+      h('dt', null, t('field.status')), h('dd', null, statusLabel(r.status)),
+      h('dt', null, t('field.progress')), h('dd', null, `${r.progress}%`),
+      h('dt', null, t('report.as_of')), h('dd', null, date(r.as_of)),
+      h('dt', null, t('report.note')), h('dd', null, r.note || '—'),
+      h('dt', null, t('report.evidence')), h('dd', null, r.evidence_url ? h('a', { href: r.evidence_url, rel: 'noopener noreferrer', target: '_blank' }, r.evidence_url) : '—'),
+      h('dt', null, t('report.by')), h('dd', null, t('history.by', { actor: r.reported_by, org: r.reporting_organisation }), ', ', dateTime(r.reported_at)))
+      : h('p', { class: 'muted' }, t('action.no_report')));
+    replace(fundingBox, h('h2', null, t('field.funding_lines')), view.funding_lines.length
+      ? h('div', { class: 'table-wrap' }, h('table', null,
+        h('thead', null, h('tr', null, ['funding.source', 'funding.programme', 'funding.planned', 'funding.committed', 'funding.spent']
+          .map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', null, view.funding_lines.map((l) => h('tr', null,
+          h('td', null, l.source), h('td', null, [l.programme, l.measure].filter(Boolean).join(' · ') || '—'),
+          h('td', { class: 'num' }, euros(l.planned_cents)), h('td', { class: 'num' }, euros(l.committed_cents)),
+          h('td', { class: 'num' }, euros(l.spent_cents)))))))
+      : h('p', { class: 'muted' }, t('action.no_funding')));
+    replace(linksBox, h('h2', null, t('field.instrument_links')), view.instrument_links.length
+      ? h('ul', null, view.instrument_links.map((l) => h('li', null, h('strong', null, l.instrument), l.section ? ` (${l.section})` : '', l.effect ? `: ${l.effect}` : '')))
+      : h('p', { class: 'muted' }, t('action.no_links')));
+    replace(agreementsBox, h('h2', null, t('action.agreements')), view.agreements.length
+      ? h('ul', null, view.agreements.map((a) => h('li', { dataset: { agreement: a.id } },
+        h('a', { href: `#/plans/${encodeURIComponent(plan)}/agreements` }, a.title), ' · ',
+        h('span', { class: ['status', `agreement-${a.status}`] }, t(`agreement_status.${a.status}`)), ' · ',
+        t('action.commits', { amount: euros(a.committed_cents) }))))
+      : h('p', { class: 'muted' }, t('action.no_agreements')));
+  }
+
+  function changeDetails(entry) {
+    const p = entry.payload || {};
+    if (entry.event_type === 'ActionEdited') {
+      return h('ul', { class: 'changes' }, editedFields(p).map((f) => h('li', null, h('span', { class: 'field-name' }, fieldLabel(f)), ': ', fieldText(f, p[f]))));
+    }
+    if (entry.event_type === 'ActionAdded') {
+      return h('p', { class: 'muted' }, p.title);
+    }
+    return null;
+  }
+
+  function renderHistory() {
+    const entries = [...history].sort((a, b) => b.position - a.position);
+    replace(historyList, entries.map((e) => h('li', { dataset: { position: e.position, event: e.event_type } },
+      h('p', { class: 'what' }, h('strong', null, eventLabel(e.event_type)),
+        e.event_type === 'ActionProgressReported' ? [' — ', eventSummary(e)] : null),
+      changeDetails(e),
+      h('p', { class: 'who' },
+        h('span', null, t('history.who', { actor: e.actor })), ' · ',
+        h('span', null, t('history.on_behalf', { org: e.on_behalf_of })), ' · ',
+        h('time', { datetime: e.recorded_at }, dateTime(e.recorded_at))),
+      h('p', { class: 'why' }, e.reason ? t('history.reason', { reason: e.reason }) : t('history.no_reason')))));
+  }
+
+  function renderPresence(list) {
+    if (list) present = list;
+    const me = ctx.live.session;
+    const others = present.filter((p) => !me || p.session !== me);
+    replace(presenceBox, h('h2', null, t('presence.title')), others.length
+      ? h('ul', null, others.map((p) => h('li', { dataset: { session: p.session, state: p.state } },
+        h('span', { class: 'avatar', 'aria-hidden': 'true' }, (p.actor || '?').slice(0, 1).toUpperCase()),
+        ' ', h('strong', null, p.actor), p.organisation ? ` (${p.organisation})` : '', ' — ',
+        p.state === 'editing' && p.field ? t('presence.editing', { field: fieldLabel(p.field) }) : t('presence.viewing'))))
+      : h('p', { class: 'muted' }, t('presence.alone')));
+    for (const [field, el] of fieldPresence) {
+      const editors = others.filter((p) => p.state === 'editing' && p.field === field);
+      replace(el, editors.length ? h('span', { class: 'badge' }, t('presence.field_editing', { who: editors.map((p) => p.actor).join(', ') })) : null);
+    }
+  }
+
+  // --- saving and conflicts -----------------------------------------------------
+  async function save(fields, ifMatch) {
+    saveButton.disabled = true;
+    saveStatus.textContent = t('edit.saving');
+    try {
+      const r = await api(path, { method: 'PATCH', body: fields, ifMatch, reason: reason.value });
+      const [next, nextHistory] = await Promise.all([
+        api(path, { query: { min_position: r.data.position } }),
+        api(`${path}/history`, { query: { min_position: r.data.position } }),
+      ]);
+      draft.clear();
+      conflict = null;
+      conflictBox.hidden = true;
+      replace(conflictBox);
+      base = { version: next.data.version, values: pick(next.data) };
+      for (const f of TEXT_FIELDS) { inputs.get(f).value = inputText(f, base.values[f]); dirtyMark(f); }
+      applyView(next.data);
+      history = nextHistory.data;
+      renderHistory();
+      reason.value = '';
+      const message = r.data.merged ? t('edit.merged') : t('edit.saved');
+      saveStatus.textContent = message;
+      saveStatus.dataset.outcome = r.data.merged ? 'merged' : 'saved';
+      announce(message);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && err.problem.fields) {
+        showConflict(err.problem, fields);
+      } else {
+        saveStatus.textContent = t('error.generic', { message: err.message });
+        saveStatus.dataset.outcome = 'error';
+      }
+    } finally {
+      saveButton.disabled = false;
+    }
+  }
+
+  function showConflict(problem, sent) {
+    conflict = problem;
+    saveStatus.textContent = t('conflict.status');
+    saveStatus.dataset.outcome = 'conflict';
+    const choices = new Map();
+    const blocks = problem.fields.map((field) => {
+      const theirs = problem.theirs[field];
+      const yours = problem.yours[field];
+      const id = `resolve-${field}`;
+      const resolution = LIST_FIELDS.has(field) || field === 'description'
+        ? h('textarea', { id, rows: 3 }) : h('input', { id, type: DATE_FIELDS.has(field) ? 'date' : 'text' });
+      resolution.value = inputText(field, yours);
+      choices.set(field, resolution);
+      const use = (value) => () => { resolution.value = inputText(field, value); resolution.focus(); };
+      return h('div', { class: 'conflict-field', dataset: { field } },
+        h('h3', null, fieldLabel(field)),
+        h('div', { class: 'versions' },
+          h('div', { class: 'version base' }, h('h4', null, t('conflict.base')), h('p', { class: 'value' }, fieldText(field, problem.base[field]))),
+          h('div', { class: 'version theirs' }, h('h4', null, t('conflict.theirs')), h('p', { class: 'value' }, fieldText(field, theirs)),
+            h('button', { type: 'button', class: 'secondary use-theirs', onclick: use(theirs) }, t('conflict.use_theirs'))),
+          h('div', { class: 'version yours' }, h('h4', null, t('conflict.yours')), h('p', { class: 'value' }, fieldText(field, yours)),
+            h('button', { type: 'button', class: 'secondary use-yours', onclick: use(yours) }, t('conflict.use_yours')))),
+        h('label', { for: id }, t('conflict.resolution')), resolution);
+    });
+    const others = Object.keys(sent).filter((f) => !problem.fields.includes(f));
+    replace(conflictBox,
+      h('h2', { id: 'conflict-title' }, t('conflict.title')),
+      h('p', null, t('conflict.intro')),
+      blocks,
+      others.length ? h('p', { class: 'muted' }, t('conflict.also_saved', { fields: others.map(fieldLabel).join(', ') })) : null,
+      h('div', { class: 'buttons' },
+        h('button', {
+          type: 'button', class: 'primary', id: 'resolve',
+          onclick: () => {
+            const body = {};
+            for (const f of others) body[f] = sent[f];
+            for (const [f, input] of choices) body[f] = parseInput(f, input.value);
+            save(body, problem.current_version);
+          },
+        }, t('conflict.save')),
+        h('button', {
+          type: 'button', class: 'secondary', id: 'conflict-cancel',
+          onclick: () => { conflict = null; conflictBox.hidden = true; saveStatus.textContent = t('edit.unsaved', { n: draft.size }); saveButton.focus(); },
+        }, t('conflict.cancel'))));
+    conflictBox.hidden = false;
+    conflictBox.focus();
+    announce(t('conflict.status'));
+  }
+
+  const form = h('form', { class: 'edit-form', id: 'edit-form', 'aria-labelledby': 'edit-title' },
+    h('h2', { id: 'edit-title' }, t('edit.title')),
+    h('div', { class: 'fields' }, TEXT_FIELDS.map(fieldControl)),
+    h('div', { class: 'field' }, h('label', { for: 'edit-reason' }, t('edit.reason')), reason),
+    h('div', { class: 'buttons' }, saveButton, discardButton),
+    saveStatus);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (draft.size === 0) {
+      saveStatus.textContent = t('edit.nothing');
+      return;
+    }
+    save(Object.fromEntries(draft), base.version);
+  });
+  discardButton.addEventListener('click', () => {
+    draft.clear();
+    conflict = null;
+    conflictBox.hidden = true;
+    base = { version: view.version, values: pick(view) };
+    for (const f of TEXT_FIELDS) { inputs.get(f).value = inputText(f, base.values[f]); remoteNotes.get(f).hidden = true; dirtyMark(f); }
+    saveStatus.textContent = '';
+  });
+
+  // --- progress report ------------------------------------------------------------
+  const reportStatus = h('select', { id: 'report-status' }, STATUSES.map((st) => h('option', { value: st }, statusLabel(st))));
+  reportStatus.value = view.status;
+  const reportProgress = h('input', { id: 'report-progress', type: 'number', min: 0, max: 100, step: 1, value: view.progress, inputmode: 'numeric' });
+  const reportAsOf = h('input', { id: 'report-as-of', type: 'date', required: true });
+  const reportNote = h('textarea', { id: 'report-note', rows: 2 });
+  const reportEvidence = h('input', { id: 'report-evidence', type: 'url', placeholder: 'https://' });
+  const reportResult = h('p', { id: 'report-result', role: 'status', 'aria-live': 'polite' });
+  const reportForm = h('form', { class: 'report-form', id: 'report-form', 'aria-labelledby': 'report-title' },
+    h('h2', { id: 'report-title' }, t('report.title')),
+    h('div', { class: 'fields' },
+      h('div', { class: 'field' }, h('label', { for: 'report-status' }, t('field.status')), reportStatus),
+      h('div', { class: 'field' }, h('label', { for: 'report-progress' }, t('report.progress')), reportProgress),
+      h('div', { class: 'field' }, h('label', { for: 'report-as-of' }, t('report.as_of')), reportAsOf),
+      h('div', { class: 'field' }, h('label', { for: 'report-evidence' }, t('report.evidence')), reportEvidence),
+      h('div', { class: 'field field-wide' }, h('label', { for: 'report-note' }, t('report.note')), reportNote)),
+    h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, t('report.submit'))),
+    reportResult);
+  reportForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = {
+      status: reportStatus.value, progress: Number(reportProgress.value), note: reportNote.value, as_of: reportAsOf.value,
+    };
+    if (reportEvidence.value.trim()) body.evidence_url = reportEvidence.value.trim();
+    try {
+      const r = await api(`${path}/progress`, { method: 'POST', body, reason: reason.value });
+      reportResult.textContent = t('report.done');
+      reportNote.value = '';
+      wanted = Math.max(wanted, r.data.position);
+      refresh();
+    } catch (err) {
+      const field = err.problem && err.problem.field ? ` (${err.problem.field})` : '';
+      reportResult.textContent = t('error.generic', { message: err.message + field });
+    }
+  });
+
+  replace(root,
+    h('nav', { class: 'breadcrumbs', 'aria-label': t('nav.breadcrumbs') },
+      h('a', { href: `#/plans/${encodeURIComponent(plan)}` }, t('nav.explorer')), ' › ',
+      t('explorer.axis', { code: view.axis }), ' › ', view.strategy),
+    heading,
+    statusLine,
+    h('div', { class: 'action-layout' },
+      h('div', { class: 'action-main' }, h('p', { class: 'description' }, view.description), form, conflictBox, reportForm,
+        fundingBox, linksBox),
+      h('aside', { class: 'action-side' }, presenceBox, reportBox, agreementsBox,
+        h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, t('history.title')), historyList))));
+  renderFacts();
+  renderHistory();
+  renderPresence([]);
+
+  // --- live ---------------------------------------------------------------------------
+  let wanted = 0;
+  const refresh = debounce(async () => {
+    try {
+      const [next, nextHistory] = await Promise.all([
+        api(path, { query: { min_position: wanted } }),
+        api(`${path}/history`, { query: { min_position: wanted } }),
+      ]);
+      applyView(next.data);
+      history = nextHistory.data;
+      renderHistory();
+    } catch { /* the next delta reads again */ }
+  }, 50);
+  const stopAction = ctx.live.subscribe(topic, Math.max(0, ...history.map((e) => e.position)), (delta, position) => {
+    wanted = Math.max(wanted, position);
+    refresh();
+  }, (list) => renderPresence(list));
+  // Agreement steps after linking are on the plan's topic only.
+  const stopPlan = ctx.live.subscribe(`plan:${plan}`, 0, (delta, position) => {
+    if (!/^(Agreement|Commitment)/.test(delta.event_type)) return;
+    wanted = Math.max(wanted, position);
+    refresh();
+  });
+  ctx.live.presence(topic, 'viewing');
+  const leave = () => ctx.live.presence(topic, 'left');
+  window.addEventListener('pagehide', leave);
+  return () => {
+    leave();
+    window.removeEventListener('pagehide', leave);
+    stopAction();
+    stopPlan();
+    refresh.cancel();
+  };
+}
