@@ -9,10 +9,10 @@ let ids = 0;
 const nextId = (p) => `${p}-${++ids}`;
 
 function dataTable(caption, head, rows) {
-  return h('table', { class: 'visually-hidden' },
+  return h('div', { class: 'visually-hidden' }, h('table', null,
     h('caption', null, caption),
     h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', null, c)))))));
+    h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', null, c))))))));
 }
 
 function figure(caption, svg, table, extra) {
