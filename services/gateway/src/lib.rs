@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub mod error;
 pub mod extract;
 mod live;
+pub mod presence;
 mod routes;
 mod web;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     /// The Merkle tree and checkpoints of the log, for the `/api/v1/audit` proof routes
     /// (they answer 503 without it).
     pub audit: Option<Arc<metroplan_audit::AuditLog>>,
+    /// Who is present where, for the live sessions: in process, or shared over NATS.
+    pub presence: Arc<presence::Presence>,
     /// Tokens already resolved, by secret; tokens are never deleted, so the cache never lies.
     known: Arc<RwLock<HashMap<String, Caller>>>,
 }
@@ -68,6 +71,7 @@ impl AppState {
             store,
             tokens,
             audit: None,
+            presence: Arc::new(presence::Presence::in_process()),
             known: Arc::default(),
         }
     }
@@ -76,6 +80,13 @@ impl AppState {
     #[must_use]
     pub fn with_audit(mut self, audit: Arc<metroplan_audit::AuditLog>) -> Self {
         self.audit = Some(audit);
+        self
+    }
+
+    /// Shares presence through `presence` (another gateway's registry, one over NATS).
+    #[must_use]
+    pub fn with_presence(mut self, presence: Arc<presence::Presence>) -> Self {
+        self.presence = presence;
         self
     }
 
@@ -198,7 +209,8 @@ pub async fn run(
 
 /// The gateway process of the distributed deployment: commands over the NATS bus,
 /// queries and deltas from a projector over NATS, tokens in the JetStream bucket, the
-/// log (for resuming websocket clients) in JetStream. Serves until `shutdown`.
+/// log (for resuming websocket clients) in JetStream, presence shared with the other
+/// gateways on `metroplan.presence`. Serves until `shutdown`.
 ///
 /// # Errors
 /// When NATS refuses a subscription or the server fails.
@@ -228,12 +240,14 @@ pub async fn run_nats_with(
     let read = metroplan_projector::nats::RemoteReadSide::connect(client.clone(), shutdown.clone())
         .await?;
     let tokens = metroplan_auth::KvTokens::open(client.clone(), replicas).await?;
+    let presence = presence::nats::connect(client.clone(), shutdown.clone()).await?;
     let state = AppState::new(
         Arc::new(metroplan_bus::nats::NatsBus::new(client)),
         read,
         store,
         Arc::new(tokens),
-    );
+    )
+    .with_presence(presence);
     let state = match audit {
         Some(audit) => state.with_audit(audit),
         None => state,

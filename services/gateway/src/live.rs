@@ -9,8 +9,16 @@
 //! and a lagging session (a slow client) drops nothing: it reads what it missed from
 //! the log, at its own pace, without holding anyone else back. A client whose socket
 //! stays blocked for [`SEND_TIMEOUT`] is disconnected and resumes with `from`.
+//!
+//! Presence ([`crate::presence`]): the session's first frame is
+//! `{"type":"hello","session":"<id>"}`. A client says what it does on a topic with
+//! `{"type":"presence","topic":..,"state":"viewing"|"editing"|"left","field":..}` (a
+//! field with `editing` only), and receives `{"type":"presence","topic":..,"present":[..]}`,
+//! the full list, whenever it changes on a topic it is subscribed to or present on, once
+//! when it subscribes to a topic where someone is present, and after each of its own
+//! presence messages. Its entries go when it says `left` or its socket closes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -18,6 +26,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
+use metroplan_api::Caller;
 use metroplan_events::RecordedEvent;
 use metroplan_projector::{live_frames, topics};
 use serde::Deserialize;
@@ -27,6 +36,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::Auth;
+use crate::presence::{Activity, Field, Presence, PresenceSession, PresenceState};
 
 /// How long one frame may wait on a client's socket before the client is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,7 +57,7 @@ async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, Auth(caller):
     ws.read_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
             tracing::debug!(actor = %caller.actor, "live session opened");
-            if let Err(e) = session(socket, state).await {
+            if let Err(e) = session(socket, state, &caller).await {
                 tracing::debug!(error = %e, "live session ended");
             }
         })
@@ -62,6 +72,11 @@ enum ClientMessage {
     },
     Unsubscribe {
         topics: Vec<String>,
+    },
+    Presence {
+        topic: String,
+        state: PresenceState,
+        field: Option<String>,
     },
 }
 
@@ -112,7 +127,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn valid_topic(t: &str) -> bool {
+pub(crate) fn valid_topic(t: &str) -> bool {
     match t.split_once(':') {
         Some(("plan" | "dashboard", rest)) => !rest.is_empty() && !rest.contains('/'),
         Some(("action", rest)) => rest
@@ -151,7 +166,44 @@ async fn replay(
     Ok(())
 }
 
-async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError> {
+/// What the session says about itself, or why it cannot.
+fn activity(state: PresenceState, field: Option<String>) -> Result<Option<Activity>, String> {
+    match (state, field) {
+        (PresenceState::Viewing, None) => Ok(Some(Activity::Viewing)),
+        (PresenceState::Left, None) => Ok(None),
+        (PresenceState::Editing, Some(f)) => f
+            .parse::<Field>()
+            .map(|f| Some(Activity::Editing(f)))
+            .map_err(|e| e.to_string()),
+        (PresenceState::Editing, None) => Err("`editing` names the field being edited".into()),
+        (_, Some(_)) => Err("only `editing` names a field".into()),
+    }
+}
+
+/// Sends the current presence list of `topic` unless the client already has it (or a
+/// newer one); an empty list once when the last one present left. `shown` holds the
+/// version of the last non-empty list sent, by topic.
+async fn show(
+    presence: &Presence,
+    tx: &mut Sink,
+    shown: &mut HashMap<String, u64>,
+    topic: &str,
+) -> Result<(), SessionError> {
+    match (presence.current(topic), shown.get(topic).copied()) {
+        (Some((version, frame)), last) if last.is_none_or(|l| l < version) => {
+            send(tx, frame).await?;
+            shown.insert(topic.to_owned(), version);
+        }
+        (None, Some(_)) => {
+            send(tx, Presence::empty_frame(topic)).await?;
+            shown.remove(topic);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn session(socket: WebSocket, state: AppState, caller: &Caller) -> Result<(), SessionError> {
     let (mut tx, mut socket_rx) = socket.split();
     // A reader task forwards the client's messages, so the send loop below never
     // re-polls the socket's read half for each frame it sends.
@@ -171,6 +223,14 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
     let mut feed = state.read.subscribe();
     let mut cursor = state.read.position();
     let mut topics: HashSet<String> = HashSet::new();
+    let me: PresenceSession = state.presence.join(caller);
+    let mut presence_changes = state.presence.changes();
+    let mut shown: HashMap<String, u64> = HashMap::new();
+    send(
+        &mut tx,
+        serde_json::json!({"type": "hello", "session": me.id()}).to_string(),
+    )
+    .await?;
     loop {
         tokio::select! {
             incoming = rx.recv() => {
@@ -193,13 +253,40 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
                         if let Some(from) = from.filter(|f| *f < cursor) {
                             replay(&state, &mut tx, &new, from, cursor).await?;
                         }
+                        // Then who is present there now.
+                        for t in &new {
+                            show(&state.presence, &mut tx, &mut shown, t).await?;
+                        }
                         topics.extend(new);
                     }
                     Ok(ClientMessage::Unsubscribe { topics: gone }) => {
                         for t in &gone {
                             topics.remove(t);
+                            if !me.is_present(t) {
+                                shown.remove(t);
+                            }
                         }
                         send(&mut tx, serde_json::json!({"type": "unsubscribed", "topics": gone}).to_string()).await?;
+                    }
+                    Ok(ClientMessage::Presence { topic, state: said, field }) => {
+                        if !valid_topic(&topic) {
+                            let msg = serde_json::json!({"type": "error", "field": "topic", "message": format!("{topic:?} is not a topic: plan:<plan>, action:<plan>/<action> or dashboard:<plan>")});
+                            send(&mut tx, msg.to_string()).await?;
+                            continue;
+                        }
+                        let changed = match activity(said, field) {
+                            Ok(a) => me.set(&topic, a).map_err(|e| ("topic", e.to_string())),
+                            Err(message) => Err(("field", message)),
+                        };
+                        if let Err((field, message)) = changed {
+                            let msg = serde_json::json!({"type": "error", "field": field, "message": message});
+                            send(&mut tx, msg.to_string()).await?;
+                            continue;
+                        }
+                        show(&state.presence, &mut tx, &mut shown, &topic).await?;
+                        if !topics.contains(&topic) && !me.is_present(&topic) {
+                            shown.remove(&topic);
+                        }
                     }
                     Err(e) => {
                         let msg = serde_json::json!({"type": "error", "message": format!("unreadable message: {e}")});
@@ -229,6 +316,24 @@ async fn session(socket: WebSocket, state: AppState) -> Result<(), SessionError>
                     replay(&state, &mut tx, &topics, cursor, target).await?;
                     cursor = target;
                 }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            changed = presence_changes.recv() => match changed {
+                Ok(topic) => {
+                    if topics.contains(&*topic) || me.is_present(&topic) {
+                        show(&state.presence, &mut tx, &mut shown, &topic).await?;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Lists are whole: re-reading every topic of interest catches up.
+                    let mut all: HashSet<String> = topics.iter().cloned().collect();
+                    all.extend(me.topics());
+                    all.extend(shown.keys().cloned());
+                    for t in &all {
+                        show(&state.presence, &mut tx, &mut shown, t).await?;
+                    }
+                }
+                // The registry outlives every session: its sender never closes first.
                 Err(RecvError::Closed) => return Ok(()),
             }
         }
