@@ -3,6 +3,7 @@
 //! 3-node NATS JetStream cluster); [`distributed`] holds what only the distributed
 //! deployment has to prove.
 
+mod browser;
 mod compose;
 mod distributed;
 mod harness;

@@ -1,0 +1,648 @@
+//! The web front end in a real headless Chromium: Debian's `chromium` driven over
+//! WebDriver (fantoccini) through a `chromedriver` each test starts on a free port,
+//! against the embedded platform on its own free port. `tests/install-chromium`
+//! installs both when missing (`tests/run` calls it).
+//!
+//! Each test leaves screenshots of the views it opened in
+//! `$METROPLAN_TEST_OUTPUT/screenshots/` (`tests/run` sets it to `test-output/`; else
+//! `target/test-output/`), and prints their paths.
+//!
+//! Tests wait by polling the DOM, never by sleeping a fixed time; the one timed check
+//! (a change sent through the API shows on an open meeting dashboard within one
+//! second) is a behaviour check, not a benchmark. Browser tests hold the suite's
+//! one-at-a-time lock so that no 3-node cluster competes with Chromium for the cores.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::harness::{PLAN, Server};
+
+/// A chromedriver on a free loopback port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let path = std::env::var("METROPLAN_CHROMEDRIVER")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/usr/bin/chromedriver".to_owned());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&path)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("starting {path}: {e} (tests/install-chromium installs it)")
+            });
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        loop {
+            let ready = http
+                .get(format!("{url}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, url }
+    }
+
+    /// A new browser: its own profile, so its own session storage and token.
+    async fn browser(&self, width: u32, height: u32) -> Client {
+        let mut options = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--lang=it-IT",
+                format!("--window-size={width},{height}"),
+            ],
+        });
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            options["binary"] = json!("/usr/bin/chromium");
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".to_owned(), options);
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where screenshots go: what CI keeps.
+fn screenshot_dir() -> PathBuf {
+    let base = std::env::var("METROPLAN_TEST_OUTPUT")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map_or_else(
+            || {
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../target/test-output"
+                ))
+            },
+            PathBuf::from,
+        );
+    let dir = base.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, view: &str) {
+    let png = client.screenshot().await.unwrap();
+    let path = screenshot_dir().join(format!("{view}.png"));
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot: {}", path.display());
+}
+
+/// The text of the first element matching `css`, or None.
+async fn text(client: &Client, css: &str) -> Option<String> {
+    let v = client
+        .execute(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    v.as_str().map(str::to_owned)
+}
+
+/// How many elements match `css`.
+async fn count(client: &Client, css: &str) -> usize {
+    let v = client
+        .execute(
+            "return document.querySelectorAll(arguments[0]).length;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    usize::try_from(v.as_u64().unwrap()).unwrap()
+}
+
+/// The value of the form control matching `css`.
+async fn value(client: &Client, css: &str) -> String {
+    client
+        .execute(
+            "return document.querySelector(arguments[0]).value;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Polls `probe` until it answers true; panics with `what` after `within`.
+async fn until<F, Fut>(within: Duration, what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if probe().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn until_text(client: &Client, css: &str, wanted: &str) {
+    until(WAIT, &format!("{css} to contain {wanted:?}"), || async {
+        text(client, css).await.is_some_and(|t| t.contains(wanted))
+    })
+    .await;
+}
+
+async fn until_count(client: &Client, css: &str, n: usize) {
+    until(WAIT, &format!("{n} of {css}"), || async {
+        count(client, css).await == n
+    })
+    .await;
+}
+
+async fn replace_text(client: &Client, css: &str, new: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(new).await.unwrap();
+}
+
+fn token_link(s: &Server, token: &str, route: &str) -> String {
+    format!("{}/?access_token={token}#{route}", s.base)
+}
+
+async fn report(s: &Server, action: &str, body: Value) -> u64 {
+    let (status, out) = s
+        .post(
+            &s.reporter,
+            &format!("/api/v1/plans/{PLAN}/actions/{action}/progress"),
+            body,
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    out["position"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_changes() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1100).await;
+
+    // A token link signs in; the token leaves the address bar and never shows.
+    c.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}")))
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+    let url = c.current_url().await.unwrap();
+    assert!(!url.as_str().contains("access_token"), "{url}");
+    assert!(url.as_str().ends_with(&format!("#/plans/{PLAN}")), "{url}");
+    assert!(!c.source().await.unwrap().contains(&s.viewer));
+    assert_eq!(
+        text(&c, "html")
+            .await
+            .map(|t| t.contains("Torino Metropoli aumentata")),
+        Some(true)
+    );
+    // Italian by default.
+    assert_eq!(
+        c.execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap(),
+        json!("it")
+    );
+    until_text(&c, "#result-count", "10 azioni mostrate su 10").await;
+
+    // Search by code, then by words (accents and case folded).
+    replace_text(&c, "#filter-q", "2.1").await;
+    until_count(&c, "#plan-tree .action-row", 3).await;
+    replace_text(&c, "#filter-q", "comunita").await;
+    until_count(&c, "#plan-tree .action-row", 1).await;
+    until_text(&c, "#plan-tree .action-row", "Infermieri di comunità").await;
+    c.find(Locator::Css("#filter-reset"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+
+    // Progress reported through the API shows without a reload.
+    report(
+        &s,
+        "2.1.3",
+        json!({"status": "started", "progress": 10, "note": "avvio dei lavori", "as_of": "2022-03-31"}),
+    )
+    .await;
+    until_text(&c, "[data-action='2.1.3'] .status", "Avviata").await;
+    until_text(&c, "[data-action='2.1.3'] .bar-value", "10%").await;
+    screenshot(&c, "explorer").await;
+
+    // Filter by status.
+    c.find(Locator::Css("#filter-status"))
+        .await
+        .unwrap()
+        .select_by_value("started")
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 1).await;
+    until_text(&c, "#plan-tree .action-row", "Gran Bosco Torino").await;
+    c.find(Locator::Css("#filter-reset"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Filter by organisation and by funding source: an editor gives 2.1.1 a
+    // responsible organisation and a funding line, and the filters offer them live.
+    let path = format!("/api/v1/plans/{PLAN}/actions/2.1.1");
+    let (_, headers, _) = s.get(&s.editor, &path).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, out) = s
+        .patch(
+            &s.editor,
+            &path,
+            Some(&etag),
+            json!({
+                "responsible_organisations": ["Città metropolitana di Torino"],
+                "funding_lines": [{"source": "OWN"}],
+            }),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    until(
+        WAIT,
+        "the organisation filter to offer the owner",
+        || async {
+            count(
+                &c,
+                "#filter-organisation option[value='Città metropolitana di Torino']",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    c.find(Locator::Css("#filter-organisation"))
+        .await
+        .unwrap()
+        .select_by_value("Città metropolitana di Torino")
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 1).await;
+    until_text(&c, "#plan-tree .action-row", "2.1.1").await;
+    c.find(Locator::Css("#filter-organisation"))
+        .await
+        .unwrap()
+        .select_by_value("")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#filter-source"))
+        .await
+        .unwrap()
+        .select_by_value("OWN")
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 1).await;
+    until_text(&c, "#plan-tree .action-row", "2.1.1").await;
+    c.find(Locator::Css("#filter-reset"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+
+    // English on request; the choice holds across views.
+    c.find(Locator::Css("#lang-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_text(&c, "#nav", "Agreements").await;
+    assert_eq!(
+        c.execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap(),
+        json!("en")
+    );
+    until_text(&c, "#filter-reset", "Clear filters").await;
+
+    // The other main views, for the screenshots.
+    c.goto(&format!("{}/#/plans/{PLAN}/agreements", s.base))
+        .await
+        .unwrap();
+    until_text(&c, "h1", "Agreements").await;
+    screenshot(&c, "agreements").await;
+    c.goto(&format!("{}/#/plans/{PLAN}/tables", s.base))
+        .await
+        .unwrap();
+    until_text(&c, "h1", "Concertation tables").await;
+    screenshot(&c, "tables").await;
+    c.goto(&format!("{}/#/plans/{PLAN}/actions/2.1.3", s.base))
+        .await
+        .unwrap();
+    until_text(&c, "#history", "avvio dei lavori").await;
+    until_text(&c, "#history", "carla").await;
+    screenshot(&c, "action").await;
+
+    // A phone-sized window still shows the explorer without sideways scrolling.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{}/#/plans/{PLAN}", s.base)).await.unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "sideways scroll: {overflow}"
+    );
+    screenshot(&c, "explorer-phone").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_sent_through_the_api_shows_on_an_open_meeting_dashboard_within_a_second() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1920, 1080).await;
+
+    c.goto(&token_link(
+        &s,
+        &s.viewer,
+        &format!("/plans/{PLAN}/meeting"),
+    ))
+    .await
+    .unwrap();
+    until_text(&c, "#meeting-progress", "0%").await;
+    until_text(&c, ".live-state", "In diretta").await;
+    until_text(&c, "[data-status='started'] .count", "0").await;
+    assert_eq!(
+        c.execute(
+            "return document.body.classList.contains('meeting-mode');",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!(true)
+    );
+
+    let sent = Instant::now();
+    report(
+        &s,
+        "2.1.3",
+        json!({"status": "started", "progress": 10, "note": "avvio dei lavori", "as_of": "2022-03-31"}),
+    )
+    .await;
+    until(
+        Duration::from_secs(1),
+        "the report on the dashboard within 1 s",
+        || async {
+            text(&c, "[data-status='started'] .count").await.as_deref() == Some("1")
+                && text(&c, "[data-axis='2'] .value").await.as_deref() == Some("3,3%")
+                && text(&c, "#latest li:first-child")
+                    .await
+                    .is_some_and(|t| t.contains("avvio dei lavori"))
+        },
+    )
+    .await;
+    println!(
+        "meeting dashboard updated {:?} after the API call",
+        sent.elapsed()
+    );
+    // The new decision is highlighted for a few seconds, then not.
+    assert_eq!(count(&c, "#latest li.fresh").await, 1);
+    screenshot(&c, "meeting").await;
+    until(Duration::from_secs(10), "the highlight to fade", || async {
+        count(&c, "#latest li.fresh").await == 0
+    })
+    .await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_shows_the_conflict()
+{
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let anna = driver.browser(1400, 1400).await;
+    let bruno = driver.browser(1400, 1400).await;
+    let route = format!("/plans/{PLAN}/actions/6.1.3");
+    for (c, token) in [(&anna, &s.editor), (&bruno, &s.editor2)] {
+        c.goto(&token_link(&s, token, &route)).await.unwrap();
+        until_text(c, "h1", "Infermieri di comunità").await;
+        until_count(c, "#edit-form", 1).await;
+    }
+
+    // Different fields, both from version 1: the second save merges without asking.
+    replace_text(&anna, "#field-territorial_scope", "Zone omogenee montane").await;
+    replace_text(
+        &bruno,
+        "#field-description",
+        "Micro-équipe con assistenti sociali di comunità",
+    )
+    .await;
+    anna.find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(WAIT, "anna's save", || async {
+        anna.execute(
+            "return document.querySelector('#save-status').dataset.outcome || null;",
+            vec![],
+        )
+        .await
+        .unwrap()
+            == json!("saved")
+    })
+    .await;
+    // Bruno sees anna's change live, his own edit kept.
+    until(WAIT, "anna's scope in bruno's page", || async {
+        value(&bruno, "#field-territorial_scope").await == "Zone omogenee montane"
+    })
+    .await;
+    assert_eq!(
+        value(&bruno, "#field-description").await,
+        "Micro-équipe con assistenti sociali di comunità"
+    );
+    bruno
+        .find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(WAIT, "bruno's merged save", || async {
+        bruno
+            .execute(
+                "return document.querySelector('#save-status').dataset.outcome || null;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!("merged")
+    })
+    .await;
+    let path = format!("/api/v1/plans/{PLAN}/actions/6.1.3");
+    let (_, _, stored) = s.get(&s.viewer, &path).await;
+    assert_eq!(stored["territorial_scope"], "Zone omogenee montane");
+    assert_eq!(
+        stored["description"],
+        "Micro-équipe con assistenti sociali di comunità"
+    );
+    assert_eq!(stored["version"], 3);
+    until(WAIT, "bruno's description in anna's page", || async {
+        value(&anna, "#field-description").await
+            == "Micro-équipe con assistenti sociali di comunità"
+    })
+    .await;
+    // The history says who did what.
+    until_text(&anna, "#history", "bruno").await;
+
+    // The same field: the second save shows base, theirs and yours side by side.
+    replace_text(
+        &anna,
+        "#field-territorial_scope",
+        "Tutta la Città metropolitana",
+    )
+    .await;
+    replace_text(
+        &bruno,
+        "#field-territorial_scope",
+        "Zone omogenee di pianura",
+    )
+    .await;
+    anna.find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_text(&anna, "#save-status", "salvate").await;
+    until_text(
+        &bruno,
+        "#field-territorial_scope-remote",
+        "Tutta la Città metropolitana",
+    )
+    .await;
+    bruno
+        .find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(WAIT, "the conflict view", || async {
+        bruno
+            .execute(
+                "return !document.querySelector('#conflict').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!(true)
+    })
+    .await;
+    let block = "#conflict [data-field='territorial_scope']";
+    until_text(
+        &bruno,
+        &format!("{block} .base .value"),
+        "Zone omogenee montane",
+    )
+    .await;
+    until_text(
+        &bruno,
+        &format!("{block} .theirs .value"),
+        "Tutta la Città metropolitana",
+    )
+    .await;
+    until_text(
+        &bruno,
+        &format!("{block} .yours .value"),
+        "Zone omogenee di pianura",
+    )
+    .await;
+    screenshot(&bruno, "action-conflict").await;
+    // Nothing was stored by the conflicting save.
+    let (_, _, stored) = s.get(&s.viewer, &path).await;
+    assert_eq!(stored["territorial_scope"], "Tutta la Città metropolitana");
+    // Bruno takes theirs, then keeps his own after all, and saves his choice.
+    bruno
+        .find(Locator::Css(&format!("{block} .use-theirs")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        value(&bruno, "#resolve-territorial_scope").await,
+        "Tutta la Città metropolitana"
+    );
+    bruno
+        .find(Locator::Css(&format!("{block} .use-yours")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    bruno
+        .find(Locator::Css("#resolve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_text(&bruno, "#save-status", "salvate").await;
+    let (_, _, stored) = s.get(&s.viewer, &path).await;
+    assert_eq!(stored["territorial_scope"], "Zone omogenee di pianura");
+    until(WAIT, "bruno's choice in anna's page", || async {
+        value(&anna, "#field-territorial_scope").await == "Zone omogenee di pianura"
+    })
+    .await;
+    screenshot(&anna, "action-after-merge").await;
+    anna.close().await.unwrap();
+    bruno.close().await.unwrap();
+}
