@@ -7,6 +7,7 @@ mod browser;
 mod compose;
 mod distributed;
 mod harness;
+mod presence;
 mod suite;
 
 use harness::Server;
@@ -22,11 +23,14 @@ async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
 
 macro_rules! both_deployments {
     ($($case:ident),* $(,)?) => {
+        both_deployments!(@from suite: $($case),*);
+    };
+    (@from $module:ident: $($case:ident),* $(,)?) => {
         mod embedded {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    crate::suite::$case(crate::Server::embedded().await).await;
+                    crate::$module::$case(crate::Server::embedded().await).await;
                 }
             )*
         }
@@ -35,7 +39,7 @@ macro_rules! both_deployments {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let _one = crate::one_at_a_time().await;
-                    crate::suite::$case(crate::Server::distributed().await).await;
+                    crate::$module::$case(crate::Server::distributed().await).await;
                 }
             )*
         }
@@ -57,6 +61,15 @@ both_deployments!(
     the_audit_trail_filters_pages_and_exports_and_auditors_write_nothing,
     a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past,
 );
+
+/// Presence (who is viewing or editing what) and the web front end's serving.
+mod presence_on_both {
+    both_deployments!(@from presence:
+        two_people_on_one_action_see_each_other_view_edit_and_leave,
+        bad_presence_messages_get_an_error_and_change_nothing,
+        the_page_and_its_assets_are_served_with_their_types,
+    );
+}
 
 /// Embedded only: the live channel's capacity is set in process, small on purpose.
 #[tokio::test]
