@@ -475,6 +475,11 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         until_count(c, "#edit-form", 1).await;
     }
 
+    // Each sees the other, and not themself, among who is looking at the action.
+    until_text(&anna, "#presence", "bruno").await;
+    until_text(&bruno, "#presence", "anna").await;
+    assert!(!text(&anna, "#presence").await.unwrap().contains("anna"));
+
     // Different fields, both from version 1: the second save merges without asking.
     replace_text(&anna, "#field-territorial_scope", "Zone omogenee montane").await;
     replace_text(
@@ -483,6 +488,10 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         "Micro-équipe con assistenti sociali di comunità",
     )
     .await;
+    // Who edits which field shows beside it in the other's page.
+    until_text(&anna, "#field-description-presence", "bruno").await;
+    until_text(&bruno, "#field-territorial_scope-presence", "anna").await;
+    screenshot(&anna, "action-co-editing").await;
     anna.find(Locator::Css("#save"))
         .await
         .unwrap()
@@ -645,4 +654,133 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
     screenshot(&anna, "action-after-merge").await;
     anna.close().await.unwrap();
     bruno.close().await.unwrap();
+}
+
+/// A TCP proxy in front of the server that the test can cut, as a network that goes
+/// down and comes back: cutting drops every open connection and refuses new ones.
+struct Cuttable {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: std::sync::Arc<std::sync::Mutex<tokio_util::sync::CancellationToken>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Cuttable {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = std::sync::Arc::new(std::sync::Mutex::new(
+            tokio_util::sync::CancellationToken::new(),
+        ));
+        let (up2, cut2) = (up.clone(), cut.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let stop = cut2.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = stop.cancelled() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            up,
+            cut,
+            accept,
+        }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut token = self.cut.lock().unwrap();
+        token.cancel();
+        *token = tokio_util::sync::CancellationToken::new();
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Cuttable {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut.lock().unwrap().cancel();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_connection_is_down_a_notice_shows_and_after_it_the_page_resumes_from_where_it_stopped()
+ {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let net = Cuttable::start(s.addr).await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1000).await;
+    let base = format!("http://{}", net.addr);
+
+    c.goto(&format!(
+        "{base}/?access_token={}#/plans/{PLAN}/meeting",
+        s.viewer
+    ))
+    .await
+    .unwrap();
+    until_text(&c, ".live-state", "In diretta").await;
+    assert!(
+        c.execute(
+            "return document.getElementById('connection').hidden;",
+            vec![]
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+    );
+
+    net.cut();
+    until(WAIT, "the connection notice", || async {
+        c.execute(
+            "const e = document.getElementById('connection'); return e.hidden ? null : e.textContent;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .is_some_and(|t| t.contains("interrotta"))
+    })
+    .await;
+    until_text(&c, ".live-state", "Non in linea").await;
+    screenshot(&c, "connection-down").await;
+
+    // What happens while the page is away reaches it once it is back.
+    report(
+        &s,
+        "6.1.2",
+        json!({"status": "in_progress", "progress": 30, "note": "", "as_of": "2022-06-30"}),
+    )
+    .await;
+    net.restore();
+    until(WAIT, "the notice to go", || async {
+        c.execute(
+            "return document.getElementById('connection').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap()
+            == json!(true)
+    })
+    .await;
+    until_text(&c, "[data-status='in_progress'] .count", "1").await;
+    until_text(&c, "#latest li:first-child", "6.1.2").await;
+    c.close().await.unwrap();
 }
