@@ -269,6 +269,10 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
     .await;
     until_text(&c, "[data-action='2.1.3'] .status", "Avviata").await;
     until_text(&c, "[data-action='2.1.3'] .bar-value", "10%").await;
+    c.set_window_size(1400, 1700).await.unwrap();
+    c.execute("document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
     screenshot(&c, "explorer").await;
 
     // Filter by status.

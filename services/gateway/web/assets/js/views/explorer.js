@@ -104,7 +104,7 @@ export async function render(root, params, ctx) {
 
   function rollupLine(rollup, label) {
     return h('div', { class: 'rollup' }, statusChip(rollup.status), progressBar(rollup.progress, rollup.status, label),
-      h('span', { class: 'muted' }, t('explorer.n_actions', { n: rollup.actions })));
+      h('span', { class: 'muted' }, t(rollup.actions === 1 ? 'explorer.one_action' : 'explorer.n_actions', { n: rollup.actions })));
   }
 
   function renderTree() {
@@ -115,11 +115,17 @@ export async function render(root, params, ctx) {
         const actions = strategy.actions.filter(matches);
         shown += actions.length;
         if (filtering() && actions.length === 0) return null;
+        if (strategy.actions.length === 0) {
+          return h('section', { class: 'strategy strategy-empty', dataset: { strategy: strategy.code } },
+            h('h3', null, h('span', { class: 'code' }, strategy.code), ' ', strategy.name,
+              ' ', h('span', { class: 'muted none' }, `— ${t('explorer.no_actions')}`)));
+        }
         return h('section', { class: 'strategy', dataset: { strategy: strategy.code } },
-          h('h3', null, h('span', { class: 'code' }, strategy.code), ' ', strategy.name),
-          rollupLine(strategy.rollup, t('explorer.progress_of', { name: strategy.code })),
+          h('div', { class: 'strategy-head' },
+            h('h3', null, h('span', { class: 'code' }, strategy.code), ' ', strategy.name),
+            rollupLine(strategy.rollup, t('explorer.progress_of', { name: strategy.code }))),
           actions.length === 0
-            ? h('p', { class: 'muted' }, t('explorer.no_actions'))
+            ? h('p', { class: 'muted' }, t('explorer.nothing_found'))
             : h('ul', { class: 'actions' }, actions.map((a) => h('li', { class: 'action-row', dataset: { action: a.code, status: a.status } },
               h('a', { href: `#/plans/${encodeURIComponent(plan)}/actions/${encodeURIComponent(a.code)}` },
                 h('span', { class: 'code' }, a.code), ' ', a.title),

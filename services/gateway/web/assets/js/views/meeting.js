@@ -10,7 +10,7 @@ import {
 } from '../format.js';
 
 const FRESH_MS = 6000;
-const LATEST = 8;
+const LATEST = 6;
 
 export async function render(root, params, ctx) {
   const { plan } = params;
@@ -121,7 +121,7 @@ export async function render(root, params, ctx) {
         h('div', { class: 'meeting-tools' }, state, fullscreen,
           h('a', { href: `#/plans/${encodeURIComponent(plan)}`, class: 'button secondary' }, t('meeting.exit')))),
       overall,
-      h('div', { class: 'meeting-grid' }, progressBox, statusBox, fundingBox, latestBox)));
+      h('div', { class: 'meeting-grid' }, progressBox, h('div', { class: 'meeting-middle' }, statusBox, fundingBox), latestBox)));
   renderFigures();
   renderLatest(dashboard.latest || [], new Set());
 
