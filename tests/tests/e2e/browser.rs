@@ -177,6 +177,81 @@ where
     }
 }
 
+/// Form controls, buttons and links without an accessible name (a label, an
+/// `aria-label` or text), among those shown.
+async fn unnamed_controls(client: &Client) -> Vec<String> {
+    let v = client
+        .execute(
+            r"const bad = [];
+            for (const el of document.querySelectorAll('input, select, textarea, button, a[href]')) {
+              if (el.closest('[hidden]') || el.getClientRects().length === 0) continue;
+              const labelled = el.getAttribute('aria-labelledby');
+              const name = (el.labels && [...el.labels].map((l) => l.textContent).join(' ').trim())
+                || (el.getAttribute('aria-label') || '').trim()
+                || (labelled ? labelled.split(' ').map((id) => (document.getElementById(id) || {}).textContent || '').join(' ').trim() : '')
+                || ((el.tagName === 'BUTTON' || el.tagName === 'A') ? el.textContent.trim() : '');
+              if (!name) bad.push(el.outerHTML.slice(0, 120));
+            }
+            return bad;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// Text shown with less contrast against its background than WCAG 2.1 AA asks (4.5:1,
+/// 3:1 for large text), as `element "text" ratio`.
+async fn low_contrast(client: &Client) -> Vec<String> {
+    let v = client
+        .execute(
+            r"const rgb = (s) => { const m = s.match(/[\d.]+/g); return m ? m.map(Number) : [0, 0, 0]; };
+            const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+            const lum = (c) => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+            const background = (el) => {
+              for (let e = el; e; e = e.parentElement) {
+                const c = rgb(getComputedStyle(e).backgroundColor);
+                if (c.length < 4 || c[3] > 0.5) return c;
+              }
+              return [255, 255, 255];
+            };
+            const bad = [];
+            const seen = new Set();
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+              const node = walker.currentNode;
+              const el = node.parentElement;
+              if (!node.textContent.trim() || seen.has(el)) continue;
+              seen.add(el);
+              if (el.closest('svg, .visually-hidden, [hidden], noscript, script, option')) continue;
+              if (el.getClientRects().length === 0) continue;
+              const cs = getComputedStyle(el);
+              const a = lum(rgb(cs.color));
+              const b = lum(background(el));
+              const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+              const size = parseFloat(cs.fontSize);
+              const large = size >= 24 || (Number(cs.fontWeight) >= 700 && size >= 18.66);
+              if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName}.${el.className} ${JSON.stringify(node.textContent.trim().slice(0, 30))} ${ratio.toFixed(2)}`);
+            }
+            return bad;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// Every control named, every text readable: the checks a view must pass.
+async fn accessible(client: &Client, view: &str) {
+    let unnamed = unnamed_controls(client).await;
+    assert!(
+        unnamed.is_empty(),
+        "{view}: controls without a name: {unnamed:#?}"
+    );
+    let low = low_contrast(client).await;
+    assert!(low.is_empty(), "{view}: text below AA contrast: {low:#?}");
+}
+
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn until_text(client: &Client, css: &str, wanted: &str) {
@@ -270,10 +345,21 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
     until_text(&c, "[data-action='2.1.3'] .status", "Avviata").await;
     until_text(&c, "[data-action='2.1.3'] .bar-value", "10%").await;
     c.set_window_size(1400, 1700).await.unwrap();
-    c.execute("document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
-        .await
-        .unwrap();
+    c.execute(
+        "document.activeElement.blur(); window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(&c, "explorer").await;
+    accessible(&c, "explorer").await;
+    // The charts: progress per axis, actions by status over time, funding by source,
+    // each an image with a title, its numbers also as a table.
+    assert_eq!(count(&c, "figure.chart").await, 3);
+    assert_eq!(count(&c, "figure.chart svg[role='img'] title").await, 2);
+    until_text(&c, ".overview", "Avanzamento per asse").await;
+    until_text(&c, ".overview", "Azioni per stato nel tempo").await;
+    until_text(&c, ".overview", "31 mar 2022").await;
 
     // Filter by status.
     c.find(Locator::Css("#filter-status"))
@@ -351,6 +437,31 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
         .unwrap();
     until_count(&c, "#plan-tree .action-row", 10).await;
 
+    // The keyboard alone: Enter on an action's link opens its page, focus on its title.
+    c.execute(
+        "document.querySelector(\"[data-action='2.1.3'] a\").focus();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Enter)
+        .await
+        .unwrap();
+    until_text(&c, "h1", "Gran Bosco Torino").await;
+    until(WAIT, "focus on the action's title", || async {
+        c.execute("return document.activeElement.tagName;", vec![])
+            .await
+            .unwrap()
+            == json!("H1")
+    })
+    .await;
+    accessible(&c, "action").await;
+    c.back().await.unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+
     // English on request; the choice holds across views.
     c.find(Locator::Css("#lang-toggle"))
         .await
@@ -372,17 +483,40 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
         .await
         .unwrap();
     until_text(&c, "h1", "Agreements").await;
+    // An agreement drafted and linked to 2.1.3 through the API shows up live.
+    let (status, out) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/plans/{PLAN}/agreements"),
+            json!({"kind": "intesa", "title": "Intesa Gran Bosco Torino", "subject": "test: a draft linked to 2.1.3"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    let agreement = out["id"].as_str().unwrap().to_owned();
+    let (status, out) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/agreements/{agreement}/actions"),
+            json!({"action": "2.1.3"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    until_text(&c, "#agreements", "Intesa Gran Bosco Torino").await;
+    until_text(&c, "#agreements", "2.1.3").await;
+    accessible(&c, "agreements").await;
     screenshot(&c, "agreements").await;
     c.goto(&format!("{}/#/plans/{PLAN}/tables", s.base))
         .await
         .unwrap();
     until_text(&c, "h1", "Concertation tables").await;
+    accessible(&c, "tables").await;
     screenshot(&c, "tables").await;
     c.goto(&format!("{}/#/plans/{PLAN}/actions/2.1.3", s.base))
         .await
         .unwrap();
     until_text(&c, "#history", "avvio dei lavori").await;
     until_text(&c, "#history", "carla").await;
+    until_text(&c, ".action-agreements", "Intesa Gran Bosco Torino").await;
     screenshot(&c, "action").await;
 
     // A phone-sized window still shows the explorer without sideways scrolling.
@@ -457,10 +591,49 @@ async fn a_change_sent_through_the_api_shows_on_an_open_meeting_dashboard_within
     // The new decision is highlighted for a few seconds, then not.
     assert_eq!(count(&c, "#latest li.fresh").await, 1);
     screenshot(&c, "meeting").await;
+    accessible(&c, "meeting").await;
     until(Duration::from_secs(10), "the highlight to fade", || async {
         count(&c, "#latest li.fresh").await == 0
     })
     .await;
+
+    // A table meets and decides on an action: the decision shows as it happens, and on
+    // the tables page.
+    let (status, out) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/plans/{PLAN}/tables"),
+            json!({"name": "Tavolo permanente sulla montagna", "kind": "permanent_mountain"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    let table = out["id"].as_str().unwrap().to_owned();
+    let (status, out) = s
+        .post(
+            &s.editor,
+            &format!("/api/v1/tables/{table}/meetings"),
+            json!({"held_on": "2022-05-12", "title": "test meeting", "decisions": [
+                {"text": "test decision on 2.1.3", "actions": ["2.1.3"]}
+            ]}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    until(
+        Duration::from_secs(2),
+        "the decision on the dashboard",
+        || async {
+            text(&c, "#latest li.fresh")
+                .await
+                .is_some_and(|t| t.contains("test decision on 2.1.3"))
+        },
+    )
+    .await;
+    c.goto(&format!("{}/#/plans/{PLAN}/tables", s.base))
+        .await
+        .unwrap();
+    until_text(&c, "#tables", "Tavolo permanente sulla montagna").await;
+    until_text(&c, "#tables", "test decision on 2.1.3").await;
+    assert_eq!(count(&c, "#tables a[href$='/actions/2.1.3']").await, 1);
     c.close().await.unwrap();
 }
 
@@ -619,6 +792,7 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
     )
     .await;
     screenshot(&bruno, "action-conflict").await;
+    accessible(&bruno, "conflict").await;
     // Nothing was stored by the conflicting save.
     let (_, _, stored) = s.get(&s.viewer, &path).await;
     assert_eq!(stored["territorial_scope"], "Tutta la Città metropolitana");
