@@ -117,7 +117,10 @@ fn compose_runs_every_service_over_a_three_node_jetstream_cluster() {
             Some("/keys/checkpoint.pub"),
             "{gateway}"
         );
-        assert_eq!(e["METROPLAN_NATS_URL"], env["METROPLAN_NATS_URL"], "{gateway}");
+        assert_eq!(
+            e["METROPLAN_NATS_URL"], env["METROPLAN_NATS_URL"],
+            "{gateway}"
+        );
     }
     assert_eq!(projector["METROPLAN_NATS_URL"], env["METROPLAN_NATS_URL"]);
     for (binary, var) in [
