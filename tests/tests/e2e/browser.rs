@@ -830,6 +830,17 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
     })
     .await;
     screenshot(&anna, "action-after-merge").await;
+
+    // The explorer shows who is on which action now.
+    anna.goto(&format!("{}/#/plans/{PLAN}", s.base))
+        .await
+        .unwrap();
+    until_text(&anna, "[data-presence='6.1.3']", "bruno").await;
+    assert_eq!(
+        text(&anna, "[data-presence='6.1.1']").await.as_deref(),
+        Some("")
+    );
+    screenshot(&anna, "explorer-presence").await;
     anna.close().await.unwrap();
     bruno.close().await.unwrap();
 }

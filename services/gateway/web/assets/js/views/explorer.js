@@ -107,6 +107,32 @@ export async function render(root, params, ctx) {
       h('span', { class: 'muted' }, t(rollup.actions === 1 ? 'explorer.one_action' : 'explorer.n_actions', { n: rollup.actions })));
   }
 
+  // Who is on each action's page now (presence on the `action:` topics).
+  const presence = new Map();
+  function presenceBadge(code) {
+    const me = ctx.live.session;
+    const others = (presence.get(code) || []).filter((p) => !me || p.session !== me);
+    const span = h('span', { class: 'row-presence', dataset: { presence: code } });
+    if (others.length) {
+      span.append(h('span', { class: 'badge' }, t('presence.here', {
+        who: others.map((p) => (p.state === 'editing' ? t('presence.who_editing', { actor: p.actor }) : p.actor)).join(', '),
+      })));
+    }
+    return span;
+  }
+  function updatePresence(code, list) {
+    if (list) presence.set(code, list);
+    const old = results.querySelector(`[data-presence="${CSS.escape(code)}"]`);
+    if (old) old.replaceWith(presenceBadge(code));
+  }
+  const followed = new Map();
+  function followActions() {
+    for (const a of actionsOf(state.tree)) {
+      if (followed.has(a.code)) continue;
+      followed.set(a.code, ctx.live.subscribe(`action:${plan}/${a.code}`, state.position, () => {}, (list) => updatePresence(a.code, list)));
+    }
+  }
+
   function renderTree() {
     const tree = state.tree;
     let shown = 0;
@@ -129,6 +155,7 @@ export async function render(root, params, ctx) {
             : h('ul', { class: 'actions' }, actions.map((a) => h('li', { class: 'action-row', dataset: { action: a.code, status: a.status } },
               h('a', { href: `#/plans/${encodeURIComponent(plan)}/actions/${encodeURIComponent(a.code)}` },
                 h('span', { class: 'code' }, a.code), ' ', a.title),
+              presenceBadge(a.code),
               h('span', { class: 'action-meta' }, statusChip(a.status), progressBar(a.progress, a.status, t('explorer.progress_of', { name: a.code })))))));
       }).filter(Boolean);
       if (filtering() && strategies.length === 0) return null;
@@ -259,6 +286,7 @@ export async function render(root, params, ctx) {
     results,
     h('section', { class: 'overview', 'aria-labelledby': 'charts-title' }, charts));
   renderAll();
+  followActions();
 
   // Live: read again what each delta touched.
   const touched = new Set();
@@ -274,6 +302,7 @@ export async function render(root, params, ctx) {
       const fresh = [...known].filter((c) => !state.details.has(c));
       await loadDetails([...new Set([...codes.filter((c) => known.has(c)), ...fresh])], min);
       renderAll();
+      followActions();
     } catch {
       // the next delta or reconnect reads again
     }
@@ -284,5 +313,10 @@ export async function render(root, params, ctx) {
     if (code) touched.add(code);
     refresh();
   });
-  return () => { stop(); refresh.cancel(); onFilter.cancel(); };
+  return () => {
+    stop();
+    followed.forEach((unfollow) => unfollow());
+    refresh.cancel();
+    onFilter.cancel();
+  };
 }
