@@ -61,7 +61,8 @@ enum Cmd {
         #[arg(long, env = "METROPLAN_REPLICAS", default_value_t = 1)]
         replicas: usize,
     },
-    /// Prints the event log as JSON lines.
+    /// Prints the event log as JSON lines, each event with its whole envelope (the
+    /// entries of the audit trail, `GET /api/v1/audit/events`).
     Events {
         /// Print events after this global position.
         #[arg(long, default_value_t = 0)]
@@ -350,16 +351,8 @@ async fn main() -> anyhow::Result<()> {
                 }
                 for event in page {
                     after = event.position;
-                    let mut entry =
-                        serde_json::to_value(metroplan_projector::history_entry(&event))?;
-                    if let Some(obj) = entry.as_object_mut() {
-                        obj.insert("event_id".into(), event.event_id.to_string().into());
-                        obj.insert(
-                            "hash".into(),
-                            metroplan_events::hex_encode(&event.hash).into(),
-                        );
-                    }
-                    println!("{entry}");
+                    let entry = metroplan_projector::audit::AuditEntry::of(&event);
+                    println!("{}", serde_json::to_string(&entry)?);
                 }
             }
             Ok(())
