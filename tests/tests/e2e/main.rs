@@ -1,7 +1,8 @@
 //! End-to-end tests of both deployments: the suite in [`suite`] runs once against the
 //! embedded platform and once against the distributed one (separate processes over a
 //! 3-node NATS JetStream cluster); [`distributed`] holds what only the distributed
-//! deployment has to prove.
+//! deployment has to prove; [`presence`] covers presence on the live websocket and the
+//! serving of the web front end, on both.
 
 mod browser;
 mod compose;
