@@ -46,8 +46,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(live))
 }
 
-/// Opens the live websocket. Authenticate with `Authorization: Bearer` or, from a
-/// browser, `?access_token=`.
+/// Opens the live websocket: deltas of the topics subscribed to, and who is present
+/// on them (viewing, or editing which field). Authenticate with `Authorization: Bearer`
+/// or, from a browser, `?access_token=`.
 #[utoipa::path(get, path = "/api/v1/live", tag = "system",
     params(("access_token" = Option<String>, Query, description = "bearer token, for browsers (RFC 6750)")),
     responses((status = 101, description = "switching to the websocket protocol"), (status = 401)))]
