@@ -973,3 +973,76 @@ async fn while_the_connection_is_down_a_notice_shows_and_after_it_the_page_resum
     until_text(&c, "#latest li:first-child", "6.1.2").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_by_pasting_a_token_and_out_again() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1000).await;
+
+    c.goto(&format!("{}/", s.base)).await.unwrap();
+    until_count(&c, "#signin-form", 1).await;
+    accessible(&c, "sign-in").await;
+    screenshot(&c, "sign-in").await;
+
+    // A token the platform does not know is refused, and not kept.
+    let token = c.find(Locator::Css("#token")).await.unwrap();
+    token.send_keys("mp_not-a-token").await.unwrap();
+    c.find(Locator::Css("#signin-form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_text(&c, "#signin-error", "Token non valido").await;
+    assert_eq!(
+        c.execute("return sessionStorage.length;", vec![])
+            .await
+            .unwrap(),
+        json!(0)
+    );
+
+    // A good one opens the plan (the only one) and is kept for the session, unseen.
+    let token = c.find(Locator::Css("#token")).await.unwrap();
+    token.send_keys(&s.reporter).await.unwrap();
+    token.send_keys(&fantoccini::key::Key::Enter).await.unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+    assert!(!c.source().await.unwrap().contains(&s.reporter));
+    c.refresh().await.unwrap();
+    until_count(&c, "#plan-tree .action-row", 10).await;
+
+    // On a phone the action page fits the width too.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{}/#/plans/{PLAN}/actions/2.1.1", s.base))
+        .await
+        .unwrap();
+    until_count(&c, "#edit-form", 1).await;
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "sideways scroll: {overflow}"
+    );
+    screenshot(&c, "action-phone").await;
+
+    c.find(Locator::Css("#sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_count(&c, "#signin-form", 1).await;
+    assert_eq!(
+        c.execute("return sessionStorage.length;", vec![])
+            .await
+            .unwrap(),
+        json!(0)
+    );
+    c.close().await.unwrap();
+}
