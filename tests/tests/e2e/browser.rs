@@ -255,10 +255,20 @@ async fn accessible(client: &Client, view: &str) {
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn until_text(client: &Client, css: &str, wanted: &str) {
-    until(WAIT, &format!("{css} to contain {wanted:?}"), || async {
-        text(client, css).await.is_some_and(|t| t.contains(wanted))
-    })
-    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let seen = text(client, css).await;
+        if seen.as_deref().is_some_and(|t| t.contains(wanted)) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let url = client.current_url().await.map(|u| u.to_string());
+            panic!(
+                "timed out waiting for {css} to contain {wanted:?}: it holds {seen:?} at {url:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn until_count(client: &Client, css: &str, n: usize) {
@@ -335,7 +345,14 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
         .unwrap();
     until_count(&c, "#plan-tree .action-row", 10).await;
 
-    // Progress reported through the API shows without a reload.
+    // Progress reported through the API shows without a reload, and a keyboard user
+    // on that action's link stays there.
+    c.execute(
+        "document.querySelector(\"[data-action='2.1.3'] a\").focus();",
+        vec![],
+    )
+    .await
+    .unwrap();
     report(
         &s,
         "2.1.3",
@@ -344,6 +361,15 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
     .await;
     until_text(&c, "[data-action='2.1.3'] .status", "Avviata").await;
     until_text(&c, "[data-action='2.1.3'] .bar-value", "10%").await;
+    assert_eq!(
+        c.execute(
+            "const row = document.activeElement.closest('[data-action]'); return row ? row.dataset.action : null;",
+            vec![],
+        )
+        .await
+        .unwrap(),
+        json!("2.1.3")
+    );
     c.set_window_size(1400, 1700).await.unwrap();
     c.execute(
         "document.activeElement.blur(); window.scrollTo(0, 0);",
@@ -438,13 +464,15 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
     until_count(&c, "#plan-tree .action-row", 10).await;
 
     // The keyboard alone: Enter on an action's link opens its page, focus on its title.
-    c.execute(
-        "document.querySelector(\"[data-action='2.1.3'] a\").focus();",
-        vec![],
-    )
-    .await
-    .unwrap();
-    c.active_element()
+    let active = c
+        .execute(
+            "const a = document.querySelector(\"[data-action='2.1.3'] a\"); a.focus(); return document.activeElement === a;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(active, json!(true));
+    c.find(Locator::Css("[data-action='2.1.3'] a"))
         .await
         .unwrap()
         .send_keys(&fantoccini::key::Key::Enter)

@@ -73,3 +73,22 @@ export function announce(text) {
   el.textContent = '';
   setTimeout(() => { el.textContent = text; }, 50);
 }
+
+/**
+ * Runs `render`, which rebuilds what is inside `container`, and puts keyboard focus
+ * back on the same control (by id or link target) if it was inside: a live update
+ * must not throw a keyboard user back to the top of the page.
+ */
+export function keepFocus(container, render) {
+  const active = document.activeElement;
+  let selector = null;
+  if (active && active !== container && container.contains(active)) {
+    if (active.id) selector = `#${CSS.escape(active.id)}`;
+    else if (active.getAttribute('href')) selector = `${active.tagName.toLowerCase()}[href="${CSS.escape(active.getAttribute('href'))}"]`;
+  }
+  render();
+  if (selector) {
+    const again = container.querySelector(selector);
+    if (again) again.focus({ preventScroll: true });
+  }
+}

@@ -2,7 +2,7 @@
 // actions, commitments and amendments. Follows `plan:<plan>` for agreement events.
 
 import { api, planPath } from '../api.js';
-import { h, replace, debounce } from '../dom.js';
+import { h, replace, debounce, keepFocus } from '../dom.js';
 import { t, has } from '../i18n.js';
 import { euros, date } from '../format.js';
 
@@ -55,7 +55,7 @@ export async function render(root, params, ctx) {
   const refresh = debounce(async () => {
     try {
       agreements = (await api(`${planPath(plan)}/agreements`, { query: { min_position: wanted } })).data;
-      renderList();
+      keepFocus(list, renderList);
     } catch { /* next delta reads again */ }
   }, 100);
   const stop = ctx.live.subscribe(`plan:${plan}`, 0, (delta, position) => {

@@ -4,7 +4,7 @@
 // delta touched (with `min_position`, so it reads at least what the delta said).
 
 import { api, planPath, actionPath } from '../api.js';
-import { h, replace, debounce, fold } from '../dom.js';
+import { h, replace, debounce, fold, keepFocus } from '../dom.js';
 import { t } from '../i18n.js';
 import {
   STATUSES, statusChip, statusLabel, progressBar, percent, roundProgress, euros, date, entryAction,
@@ -244,22 +244,25 @@ export async function render(root, params, ctx) {
   function renderAll() {
     options();
     renderSummary();
-    renderTree();
+    keepFocus(results, renderTree);
     renderCharts();
   }
 
+  // Filters apply as they change; an event that changes nothing rebuilds nothing.
   const onFilter = debounce(() => {
-    filters.q = search.value;
-    filters.status = statusSelect.value;
-    filters.organisation = orgSelect.value;
-    filters.source = sourceSelect.value;
-    renderTree();
+    const next = {
+      q: search.value, status: statusSelect.value, organisation: orgSelect.value, source: sourceSelect.value,
+    };
+    if (Object.keys(next).every((k) => next[k] === filters[k])) return;
+    Object.assign(filters, next);
+    keepFocus(results, renderTree);
   }, 120);
   search.addEventListener('input', onFilter);
   [statusSelect, orgSelect, sourceSelect].forEach((sel) => sel.addEventListener('change', onFilter));
   const reset = h('button', {
     type: 'button', class: 'secondary', id: 'filter-reset',
     onclick: () => {
+      onFilter.cancel();
       Object.assign(filters, { q: '', status: '', organisation: '', source: '' });
       search.value = '';
       options();

@@ -2,7 +2,7 @@
 // actions. Follows `plan:<plan>` for table events.
 
 import { api, planPath } from '../api.js';
-import { h, replace, debounce } from '../dom.js';
+import { h, replace, debounce, keepFocus } from '../dom.js';
 import { t, has } from '../i18n.js';
 import { date } from '../format.js';
 
@@ -45,7 +45,7 @@ export async function render(root, params, ctx) {
   const refresh = debounce(async () => {
     try {
       tables = (await api(`${planPath(plan)}/tables`, { query: { min_position: wanted } })).data;
-      renderList();
+      keepFocus(list, renderList);
     } catch { /* next delta reads again */ }
   }, 100);
   const stop = ctx.live.subscribe(`plan:${plan}`, 0, (delta, position) => {
