@@ -284,6 +284,22 @@ async fn replace_text(client: &Client, css: &str, new: &str) {
     field.send_keys(new).await.unwrap();
 }
 
+/// Waits until the action page's last save ended with `outcome` (`saved`, `merged`,
+/// `conflict` or `error`).
+async fn until_saved(client: &Client, outcome: &str) {
+    until(WAIT, &format!("a save ending {outcome}"), || async {
+        client
+            .execute(
+                "return document.querySelector('#save-status').dataset.outcome || null;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!(outcome)
+    })
+    .await;
+}
+
 fn token_link(s: &Server, token: &str, route: &str) -> String {
     format!("{}/?access_token={token}#{route}", s.base)
 }
@@ -703,16 +719,7 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         .click()
         .await
         .unwrap();
-    until(WAIT, "anna's save", || async {
-        anna.execute(
-            "return document.querySelector('#save-status').dataset.outcome || null;",
-            vec![],
-        )
-        .await
-        .unwrap()
-            == json!("saved")
-    })
-    .await;
+    until_saved(&anna, "saved").await;
     // Bruno sees anna's change live, his own edit kept.
     until(WAIT, "anna's scope in bruno's page", || async {
         value(&bruno, "#field-territorial_scope").await == "Zone omogenee montane"
@@ -729,17 +736,7 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         .click()
         .await
         .unwrap();
-    until(WAIT, "bruno's merged save", || async {
-        bruno
-            .execute(
-                "return document.querySelector('#save-status').dataset.outcome || null;",
-                vec![],
-            )
-            .await
-            .unwrap()
-            == json!("merged")
-    })
-    .await;
+    until_saved(&bruno, "merged").await;
     let path = format!("/api/v1/plans/{PLAN}/actions/6.1.3");
     let (_, _, stored) = s.get(&s.viewer, &path).await;
     assert_eq!(stored["territorial_scope"], "Zone omogenee montane");
@@ -775,7 +772,7 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         .click()
         .await
         .unwrap();
-    until_text(&anna, "#save-status", "salvate").await;
+    until_saved(&anna, "saved").await;
     until_text(
         &bruno,
         "#field-territorial_scope-remote",
@@ -850,7 +847,7 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         .click()
         .await
         .unwrap();
-    until_text(&bruno, "#save-status", "salvate").await;
+    until_saved(&bruno, "saved").await;
     let (_, _, stored) = s.get(&s.viewer, &path).await;
     assert_eq!(stored["territorial_scope"], "Zone omogenee di pianura");
     until(WAIT, "bruno's choice in anna's page", || async {

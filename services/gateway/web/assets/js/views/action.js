@@ -125,6 +125,7 @@ export async function render(root, params, ctx) {
     }
     dirtyMark(field);
     saveStatus.textContent = draft.size ? t('edit.unsaved', { n: draft.size }) : '';
+    delete saveStatus.dataset.outcome;
   }
 
   function applyView(next) {
@@ -225,6 +226,7 @@ export async function render(root, params, ctx) {
   async function save(fields, ifMatch) {
     saveButton.disabled = true;
     saveStatus.textContent = t('edit.saving');
+    delete saveStatus.dataset.outcome;
     try {
       const r = await api(path, { method: 'PATCH', body: fields, ifMatch, reason: reason.value });
       const [next, nextHistory] = await Promise.all([
