@@ -24,10 +24,10 @@ function figure(caption, svg, table, extra) {
  * rows = [{label, values: [number...]}], series = [{name, cls}], max = scale top.
  * `format` writes a value; the largest value's text sits at the bar's end.
  */
-export function barChart({ caption, rows, series, max, format, labelWidth = 260 }) {
+export function barChart({ caption, rows, series, max, format, labelWidth = 220, labelChars = 26 }) {
   const rowHeight = series.length > 1 ? 16 * series.length + 14 : 30;
-  const width = 760;
-  const barArea = width - labelWidth - 90;
+  const width = 580;
+  const barArea = width - labelWidth - 86;
   const height = rows.length * rowHeight + 8;
   const top = Math.max(max || 0, ...rows.flatMap((r) => r.values), 1);
   const titleId = nextId('chart-title');
@@ -37,8 +37,9 @@ export function barChart({ caption, rows, series, max, format, labelWidth = 260 
   }, s('title', { id: titleId, text: caption }));
   rows.forEach((row, i) => {
     const y = i * rowHeight + 4;
-    const label = row.label.length > 38 ? `${row.label.slice(0, 37)}…` : row.label;
-    svg.append(s('text', { x: 0, y: y + rowHeight / 2, class: 'chart-label', 'dominant-baseline': 'middle' }, label));
+    const label = row.label.length > labelChars ? `${row.label.slice(0, labelChars - 1)}…` : row.label;
+    svg.append(s('text', { x: 0, y: y + rowHeight / 2, class: 'chart-label', 'dominant-baseline': 'middle' },
+      s('title', { text: row.label }), label));
     const barH = series.length > 1 ? 14 : 18;
     row.values.forEach((v, j) => {
       const by = series.length > 1 ? y + 4 + j * (barH + 2) : y + (rowHeight - barH) / 2;
@@ -59,10 +60,12 @@ export function barChart({ caption, rows, series, max, format, labelWidth = 260 
 
 /**
  * Stacked steps over time: points = [{date, counts: {key: n}}] in date order,
- * keys = [{key, name, cls}] bottom to top. `dateText` writes a date on the axis.
+ * keys = [{key, name, cls}] bottom to top, from `start` to `end` (dates), with a tick
+ * on the axis at each of `ticks` ([{date, label}]). `dateText` writes a date in the
+ * data table.
  */
-export function stackedSteps({ caption, points, keys, dateText, emptyText }) {
-  const width = 760;
+export function stackedSteps({ caption, points, keys, dateText, emptyText, start, end, ticks = [] }) {
+  const width = 580;
   const height = 260;
   const left = 40;
   const right = 10;
@@ -77,17 +80,19 @@ export function stackedSteps({ caption, points, keys, dateText, emptyText }) {
     return figure(caption, svg, null);
   }
   const total = Math.max(1, ...points.map((p) => keys.reduce((a, k) => a + (p.counts[k.key] || 0), 0)));
-  const times = points.map((p) => new Date(`${p.date}T00:00:00Z`).getTime());
-  const t0 = times[0];
-  const t1 = times.length > 1 ? times[times.length - 1] : t0 + 86400000;
+  const at = (d) => new Date(`${d}T00:00:00Z`).getTime();
+  const times = points.map((p) => at(p.date));
+  const t0 = start ? Math.min(at(start), times[0]) : times[0];
+  const last = times[times.length - 1];
+  const t1 = Math.max(end ? at(end) : last, last, t0 + 86400000);
   const span = Math.max(1, t1 - t0);
   const plotW = width - left - right;
   const plotH = height - topPad - bottom;
   const x = (t) => left + ((t - t0) / span) * plotW;
   const y = (n) => topPad + plotH - (n / total) * plotH;
-  // axes and grid
-  for (let i = 0; i <= 4; i++) {
-    const n = Math.round((total * i) / 4);
+  // axes and grid: whole numbers of actions
+  const step = Math.max(1, Math.ceil(total / 5));
+  for (let n = 0; n <= total; n += step) {
     svg.append(s('line', { x1: left, x2: width - right, y1: y(n), y2: y(n), class: 'chart-grid' }));
     svg.append(s('text', { x: left - 6, y: y(n), 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'chart-axis' }, String(n)));
   }
@@ -98,25 +103,24 @@ export function stackedSteps({ caption, points, keys, dateText, emptyText }) {
     let d = '';
     points.forEach((p, i) => {
       const xi = x(times[i]);
-      const xn = i + 1 < points.length ? x(times[i + 1]) : width - right;
+      const xn = i + 1 < points.length ? x(times[i + 1]) : x(t1);
       d += `${i === 0 ? 'M' : 'L'}${xi},${y(upper[i])} L${xn},${y(upper[i])} `;
     });
     for (let i = points.length - 1; i >= 0; i--) {
       const xi = x(times[i]);
-      const xn = i + 1 < points.length ? x(times[i + 1]) : width - right;
+      const xn = i + 1 < points.length ? x(times[i + 1]) : x(t1);
       d += `L${xn},${y(below[i])} L${xi},${y(below[i])} `;
     }
     svg.append(s('path', { d: `${d}Z`, class: ['chart-band', k.cls] }));
     upper.forEach((u, i) => { below[i] = u; });
   }
-  // first and last date, and the ones between when there is room
-  const step = Math.max(1, Math.ceil(points.length / 6));
-  points.forEach((p, i) => {
-    if (i % step !== 0 && i !== points.length - 1) return;
-    svg.append(s('text', {
-      x: x(times[i]), y: height - bottom + 18, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'chart-axis',
-    }, dateText(p.date)));
-  });
+  for (const tick of ticks) {
+    const tx = x(at(tick.date));
+    if (tx < left - 1 || tx > width - right + 1) continue;
+    svg.append(s('line', { x1: tx, x2: tx, y1: topPad + plotH, y2: topPad + plotH + 5, class: 'chart-tick' }));
+    const anchor = tx > width - right - 40 ? 'end' : (tx < left + 20 ? 'start' : 'middle');
+    svg.append(s('text', { x: tx, y: height - bottom + 20, 'text-anchor': anchor, class: 'chart-axis' }, tick.label));
+  }
   const legend = h('ul', { class: 'legend' }, keys.map((k) => h('li', null, h('span', { class: ['swatch', k.cls], 'aria-hidden': 'true' }), k.name)));
   const table = dataTable(caption, ['', ...keys.map((k) => k.name)], points.map((p) => [dateText(p.date), ...keys.map((k) => String(p.counts[k.key] || 0))]));
   return figure(caption, svg, table, legend);

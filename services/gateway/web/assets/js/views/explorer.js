@@ -201,6 +201,15 @@ export async function render(root, params, ctx) {
     });
   }
 
+  function yearTicks(from, to) {
+    const ticks = [];
+    const first = Number(String(from).slice(0, 4));
+    const last = Number(String(to).slice(0, 4));
+    for (let year = first; year <= last; year++) ticks.push({ date: `${year}-01-01`, label: String(year) });
+    ticks.push({ date: to, label: date(to) });
+    return ticks;
+  }
+
   function renderCharts() {
     const tree = state.tree;
     const bySource = new Map();
@@ -218,7 +227,7 @@ export async function render(root, params, ctx) {
         rows: [...bySource].sort().map(([source, v]) => ({ label: source, values: [v.planned, v.committed] })),
         series: [{ name: t('funding.planned'), cls: 'series-planned' }, { name: t('funding.committed'), cls: 'series-committed' }],
         format: euros,
-        labelWidth: 140,
+        labelWidth: 150,
       })
       : h('figure', { class: 'chart' }, h('figcaption', null, t('chart.funding_by_source')), h('p', { class: 'muted' }, t('chart.no_funding')));
     replace(charts,
@@ -237,6 +246,9 @@ export async function render(root, params, ctx) {
           keys: STATUSES.map((st) => ({ key: st, name: statusLabel(st), cls: `fill-${st}` })),
           dateText: date,
           emptyText: t('chart.no_reports'),
+          start: tree.period_from,
+          end: tree.period_to,
+          ticks: yearTicks(tree.period_from, tree.period_to),
         }),
         funding));
   }
