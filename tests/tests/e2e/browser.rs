@@ -398,7 +398,7 @@ async fn the_explorer_signs_in_by_token_link_searches_filters_and_follows_live_c
     // The charts: progress per axis, actions by status over time, funding by source,
     // each an image with a title, its numbers also as a table.
     assert_eq!(count(&c, "figure.chart").await, 3);
-    assert_eq!(count(&c, "figure.chart svg[role='img'] title").await, 2);
+    assert_eq!(count(&c, "figure.chart svg[role='img'] > title").await, 2);
     until_text(&c, ".overview", "Avanzamento per asse").await;
     until_text(&c, ".overview", "Azioni per stato nel tempo").await;
     until_text(&c, ".overview", "31 mar 2022").await;
