@@ -159,7 +159,7 @@ export async function render(root, params, ctx) {
       h('dt', null, t('field.progress')), h('dd', null, `${r.progress}%`),
       h('dt', null, t('report.as_of')), h('dd', null, date(r.as_of)),
       h('dt', null, t('report.note')), h('dd', null, r.note || '—'),
-      h('dt', null, t('report.evidence')), h('dd', null, r.evidence_url ? h('a', { href: r.evidence_url, rel: 'noopener noreferrer', target: '_blank' }, r.evidence_url) : '—'),
+      h('dt', null, t('report.evidence')), h('dd', null, /^https?:\/\//i.test(r.evidence_url || '') ? h('a', { href: r.evidence_url, rel: 'noopener noreferrer', target: '_blank' }, r.evidence_url) : (r.evidence_url || '—')),
       h('dt', null, t('report.by')), h('dd', null, t('history.by', { actor: r.reported_by, org: r.reporting_organisation }), ', ', dateTime(r.reported_at)))
       : h('p', { class: 'muted' }, t('action.no_report')));
     replace(fundingBox, h('h2', null, t('field.funding_lines')), view.funding_lines.length

@@ -10,8 +10,7 @@ const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 
 export async function render(root, params, ctx) {
   const { plan } = params;
-  const first = await api(`${planPath(plan)}/agreements`);
-  let agreements = first.data;
+  let agreements = [];
   const list = h('div', { id: 'agreements', class: 'cards' });
 
   function card(a) {
@@ -48,9 +47,7 @@ export async function render(root, params, ctx) {
     replace(list, agreements.length ? agreements.map(card) : h('p', { class: 'empty' }, t('agreement.none')));
   }
 
-  replace(root, h('h1', null, t('agreement.title')), list);
-  renderList();
-
+  // Follow first, then read: a change made between the two is never missed.
   let wanted = 0;
   const refresh = debounce(async () => {
     try {
@@ -63,5 +60,15 @@ export async function render(root, params, ctx) {
     wanted = Math.max(wanted, position);
     refresh();
   });
+  try {
+    agreements = (await api(`${planPath(plan)}/agreements`)).data;
+  } catch (err) {
+    stop();
+    refresh.cancel();
+    throw err;
+  }
+  replace(root, h('h1', null, t('agreement.title')), list);
+  renderList();
+
   return () => { stop(); refresh.cancel(); };
 }

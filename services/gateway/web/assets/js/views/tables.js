@@ -11,7 +11,7 @@ const TABLE_EVENTS = new Set(['TableCreated', 'TableMemberJoined', 'TableMemberL
 
 export async function render(root, params, ctx) {
   const { plan } = params;
-  let tables = (await api(`${planPath(plan)}/tables`)).data;
+  let tables = [];
   const list = h('div', { id: 'tables', class: 'cards' });
 
   function card(tb) {
@@ -38,9 +38,7 @@ export async function render(root, params, ctx) {
     replace(list, tables.length ? tables.map(card) : h('p', { class: 'empty' }, t('table.none')));
   }
 
-  replace(root, h('h1', null, t('table.title')), list);
-  renderList();
-
+  // Follow first, then read: a change made between the two is never missed.
   let wanted = 0;
   const refresh = debounce(async () => {
     try {
@@ -53,5 +51,15 @@ export async function render(root, params, ctx) {
     wanted = Math.max(wanted, position);
     refresh();
   });
+  try {
+    tables = (await api(`${planPath(plan)}/tables`)).data;
+  } catch (err) {
+    stop();
+    refresh.cancel();
+    throw err;
+  }
+  replace(root, h('h1', null, t('table.title')), list);
+  renderList();
+
   return () => { stop(); refresh.cancel(); };
 }
