@@ -713,6 +713,13 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
     until_text(&anna, "#field-description-presence", "bruno").await;
     until_text(&bruno, "#field-territorial_scope-presence", "anna").await;
     screenshot(&anna, "action-co-editing").await;
+    // Why, in the person's words (accents and all, through the X-Reason header).
+    anna.find(Locator::Css("#edit-reason"))
+        .await
+        .unwrap()
+        .send_keys("ambito già concordato al tavolo")
+        .await
+        .unwrap();
     anna.find(Locator::Css("#save"))
         .await
         .unwrap()
@@ -720,6 +727,12 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
         .await
         .unwrap();
     until_saved(&anna, "saved").await;
+    until_text(
+        &bruno,
+        "#history",
+        "motivo: ambito già concordato al tavolo",
+    )
+    .await;
     // Bruno sees anna's change live, his own edit kept.
     until(WAIT, "anna's scope in bruno's page", || async {
         value(&bruno, "#field-territorial_scope").await == "Zone omogenee montane"
