@@ -636,6 +636,25 @@ async fn a_change_sent_through_the_api_shows_on_an_open_meeting_dashboard_within
     assert_eq!(count(&c, "#latest li.fresh").await, 1);
     screenshot(&c, "meeting").await;
     accessible(&c, "meeting").await;
+    // `f` asks for full screen (a headless browser may refuse; the request is what counts).
+    c.execute(
+        "window.__fullscreenAsked = 0; document.documentElement.requestFullscreen = () => { window.__fullscreenAsked++; return Promise.resolve(); };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("f")
+        .await
+        .unwrap();
+    assert_eq!(
+        c.execute("return window.__fullscreenAsked;", vec![])
+            .await
+            .unwrap(),
+        json!(1)
+    );
     until(Duration::from_secs(10), "the highlight to fade", || async {
         count(&c, "#latest li.fresh").await == 0
     })

@@ -145,7 +145,8 @@ export async function render(root, params, ctx) {
     refresh();
   });
   const onKey = (e) => {
-    if (e.key === 'f' && !e.ctrlKey && !e.metaKey && !e.altKey && e.target === document.body) fullscreen.click();
+    const typing = e.target.closest && e.target.closest('input, textarea, select, [contenteditable]');
+    if (e.key === 'f' && !e.ctrlKey && !e.metaKey && !e.altKey && !typing) fullscreen.click();
   };
   document.addEventListener('keydown', onKey);
   return () => {
