@@ -888,6 +888,47 @@ async fn two_browsers_edit_one_action_different_fields_merge_and_the_same_field_
     .await;
     screenshot(&anna, "action-after-merge").await;
 
+    // Funding lines are edited in rows, and reach the other page live.
+    anna.find(Locator::Css("#field-funding_lines .add-line"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    anna.find(Locator::Css(
+        "#field-funding_lines [data-line='1'] input.source",
+    ))
+    .await
+    .unwrap()
+    .send_keys("OWN")
+    .await
+    .unwrap();
+    anna.find(Locator::Css(
+        "#field-funding_lines [data-line='1'] td:nth-child(2) input",
+    ))
+    .await
+    .unwrap()
+    .send_keys("DUP")
+    .await
+    .unwrap();
+    anna.find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_saved(&anna, "saved").await;
+    let (_, _, stored) = s.get(&s.viewer, &path).await;
+    assert_eq!(stored["funding_lines"][0]["source"], "OWN", "{stored}");
+    assert_eq!(stored["funding_lines"][0]["programme"], "DUP", "{stored}");
+    until(WAIT, "the funding line in bruno's page", || async {
+        value(&bruno, "#field-funding_lines")
+            .await
+            .contains("\"programme\":\"DUP\"")
+    })
+    .await;
+    accessible(&anna, "action with a funding line").await;
+
     // The explorer shows who is on which action now.
     anna.goto(&format!("{}/#/plans/{PLAN}", s.base))
         .await

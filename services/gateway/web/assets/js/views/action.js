@@ -18,21 +18,105 @@ import {
 
 const TEXT_FIELDS = ['title', 'description', 'competence', 'territorial_scope',
   'planned_start', 'planned_end', 'actual_start', 'actual_end',
-  'responsible_organisations', 'partner_organisations'];
+  'responsible_organisations', 'partner_organisations', 'funding_lines'];
 const LIST_FIELDS = new Set(['responsible_organisations', 'partner_organisations']);
 const DATE_FIELDS = new Set(['planned_start', 'planned_end', 'actual_start', 'actual_end']);
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const listOf = (v) => (Array.isArray(v) ? v : (v && Array.isArray(v.values) ? v.values : []));
 
+// Funding lines travel between the editor and the draft as JSON text, like the value
+// of any other control.
+const SOURCES = ['PNRR', 'EU-2021-2027', 'OWN', 'REGIONAL', 'PRIVATE', 'OTHER'];
+
+function fundingLine(l) {
+  const cents = (v) => Math.max(0, Math.round(Number(v) || 0));
+  return {
+    source: String(l.source || '').trim(),
+    programme: String(l.programme || '').trim(),
+    measure: String(l.measure || '').trim(),
+    planned_cents: cents(l.planned_cents),
+    committed_cents: cents(l.committed_cents),
+    spent_cents: cents(l.spent_cents),
+  };
+}
+
 function parseInput(field, raw) {
+  if (field === 'funding_lines') {
+    try { return JSON.parse(raw || '[]').map(fundingLine); } catch { return []; }
+  }
   if (LIST_FIELDS.has(field)) return raw.split('\n').map((x) => x.trim()).filter(Boolean);
   return field === 'title' || field === 'description' ? raw : raw.trim();
 }
 
 function inputText(field, value) {
+  if (field === 'funding_lines') return JSON.stringify(listOf(value).map(fundingLine));
   if (LIST_FIELDS.has(field)) return listOf(value).join('\n');
   return value || '';
+}
+
+/**
+ * An editor of funding lines: one row per line (source, programme, measure, planned,
+ * committed and spent in euros), rows added and removed. Its `value` is the lines as
+ * JSON; it sends `input` events like a text field.
+ */
+function fundingEditor(id) {
+  let lines = [];
+  const rows = h('tbody', null);
+  const changed = () => el.dispatchEvent(new Event('input', { bubbles: true }));
+  const euro = (cents) => (cents ? String(cents / 100) : '');
+  function row(line, i) {
+    const n = i + 1;
+    const text = (key, label, attrs) => {
+      const input = h('input', { type: 'text', value: line[key], 'aria-label': `${label} (${t('funding.line', { n })})`, ...attrs });
+      input.addEventListener('input', () => { line[key] = input.value; });
+      return h('td', null, input);
+    };
+    const money = (key, label) => {
+      const input = h('input', {
+        type: 'number', min: 0, step: '0.01', inputmode: 'decimal', value: euro(line[key]),
+        'aria-label': `${label} (${t('funding.line', { n })})`,
+      });
+      input.addEventListener('input', () => { line[key] = Math.round((Number(input.value) || 0) * 100); });
+      return h('td', null, input);
+    };
+    return h('tr', { dataset: { line: n } },
+      text('source', t('funding.source'), { list: `${id}-sources`, class: 'source', autocomplete: 'off' }),
+      text('programme', t('funding.programme_only')),
+      text('measure', t('funding.measure')),
+      money('planned_cents', t('funding.planned_eur')),
+      money('committed_cents', t('funding.committed_eur')),
+      money('spent_cents', t('funding.spent_eur')),
+      h('td', null, h('button', {
+        type: 'button', class: 'secondary remove-line',
+        onclick: () => { lines.splice(i, 1); draw(); changed(); },
+      }, t('funding.remove', { n }))));
+  }
+  function draw() {
+    replace(rows, lines.map(row));
+  }
+  const el = h('div', { id, class: 'funding-editor', role: 'group', 'aria-labelledby': `${id}-label` },
+    h('datalist', { id: `${id}-sources` }, SOURCES.map((x) => h('option', { value: x }))),
+    h('div', { class: 'table-wrap' }, h('table', null,
+      h('thead', null, h('tr', null,
+        ['funding.source', 'funding.programme_only', 'funding.measure', 'funding.planned_eur', 'funding.committed_eur', 'funding.spent_eur']
+          .map((k) => h('th', { scope: 'col' }, t(k))), h('td', null))),
+      rows)),
+    h('button', {
+      type: 'button', class: 'secondary add-line',
+      onclick: () => {
+        lines.push(fundingLine({}));
+        draw();
+        changed();
+        const inputs = rows.querySelectorAll('input.source');
+        inputs[inputs.length - 1].focus();
+      },
+    }, t('funding.add')));
+  Object.defineProperty(el, 'value', {
+    get: () => JSON.stringify(lines.map(fundingLine)),
+    set: (v) => { try { lines = JSON.parse(v || '[]').map(fundingLine); } catch { lines = []; } draw(); },
+  });
+  return el;
 }
 
 export async function render(root, params, ctx) {
@@ -52,7 +136,10 @@ export async function render(root, params, ctx) {
   let conflict = null;
 
   function pick(v) {
-    return Object.fromEntries(TEXT_FIELDS.map((f) => [f, LIST_FIELDS.has(f) ? listOf(v[f]) : (v[f] || '')]));
+    return Object.fromEntries(TEXT_FIELDS.map((f) => {
+      if (f === 'funding_lines') return [f, listOf(v[f]).map(fundingLine)];
+      return [f, LIST_FIELDS.has(f) ? listOf(v[f]) : (v[f] || '')];
+    }));
   }
 
   // --- the pieces of the page -------------------------------------------------
@@ -60,7 +147,6 @@ export async function render(root, params, ctx) {
   const statusLine = h('div', { class: 'action-status' });
   const reportBox = h('div', { class: 'latest-report' });
   const presenceBox = h('div', { id: 'presence', class: 'presence', 'aria-live': 'polite' });
-  const fundingBox = h('div', { class: 'funding-lines' });
   const linksBox = h('div', { class: 'instrument-links' });
   const agreementsBox = h('div', { class: 'action-agreements' });
   const historyList = h('ol', { id: 'history', class: 'timeline' });
@@ -74,7 +160,8 @@ export async function render(root, params, ctx) {
   function fieldControl(field) {
     const id = `field-${field}`;
     let input;
-    if (field === 'description') input = h('textarea', { id, rows: 4 });
+    if (field === 'funding_lines') input = fundingEditor(id);
+    else if (field === 'description') input = h('textarea', { id, rows: 4 });
     else if (LIST_FIELDS.has(field)) input = h('textarea', { id, rows: 3, 'aria-describedby': `${id}-help` });
     else if (field === 'competence') {
       input = h('select', { id },
@@ -92,10 +179,15 @@ export async function render(root, params, ctx) {
     fieldPresence.set(field, who);
     input.addEventListener('input', () => onInput(field));
     input.addEventListener('change', () => onInput(field));
-    input.addEventListener('focus', () => ctx.live.presence(topic, 'editing', field));
-    input.addEventListener('blur', () => ctx.live.presence(topic, 'viewing'));
+    input.addEventListener('focusin', () => ctx.live.presence(topic, 'editing', field));
+    input.addEventListener('focusout', (e) => {
+      if (!input.contains(e.relatedTarget)) ctx.live.presence(topic, 'viewing');
+    });
+    const label = field === 'funding_lines'
+      ? h('span', { id: `${id}-label`, class: 'label' }, fieldLabel(field), ' ', who)
+      : h('label', { for: id }, fieldLabel(field), ' ', who);
     return h('div', { class: ['field', `field-${field}`], dataset: { field } },
-      h('label', { for: id }, fieldLabel(field), ' ', who),
+      label,
       input,
       LIST_FIELDS.has(field) ? h('p', { class: 'help', id: `${id}-help` }, t('edit.one_per_line')) : null,
       note);
@@ -135,7 +227,7 @@ export async function render(root, params, ctx) {
     for (const f of TEXT_FIELDS) {
       const input = inputs.get(f);
       if (!draft.has(f)) {
-        if (document.activeElement !== input || draft.size === 0) input.value = inputText(f, current[f]);
+        if (!input.contains(document.activeElement) || draft.size === 0) input.value = inputText(f, current[f]);
         remoteNotes.get(f).hidden = true;
       } else {
         const changed = !same(current[f], base.values[f]);
@@ -162,15 +254,6 @@ export async function render(root, params, ctx) {
       h('dt', null, t('report.evidence')), h('dd', null, /^https?:\/\//i.test(r.evidence_url || '') ? h('a', { href: r.evidence_url, rel: 'noopener noreferrer', target: '_blank' }, r.evidence_url) : (r.evidence_url || '—')),
       h('dt', null, t('report.by')), h('dd', null, t('history.by', { actor: r.reported_by, org: r.reporting_organisation }), ', ', dateTime(r.reported_at)))
       : h('p', { class: 'muted' }, t('action.no_report')));
-    replace(fundingBox, h('h2', null, t('field.funding_lines')), view.funding_lines.length
-      ? h('div', { class: 'table-wrap' }, h('table', null,
-        h('thead', null, h('tr', null, ['funding.source', 'funding.programme', 'funding.planned', 'funding.committed', 'funding.spent']
-          .map((k) => h('th', { scope: 'col' }, t(k))))),
-        h('tbody', null, view.funding_lines.map((l) => h('tr', null,
-          h('td', null, l.source), h('td', null, [l.programme, l.measure].filter(Boolean).join(' · ') || '—'),
-          h('td', { class: 'num' }, euros(l.planned_cents)), h('td', { class: 'num' }, euros(l.committed_cents)),
-          h('td', { class: 'num' }, euros(l.spent_cents)))))))
-      : h('p', { class: 'muted' }, t('action.no_funding')));
     replace(linksBox, h('h2', null, t('field.instrument_links')), view.instrument_links.length
       ? h('ul', null, view.instrument_links.map((l) => h('li', null, h('strong', null, l.instrument), l.section ? ` (${l.section})` : '', l.effect ? `: ${l.effect}` : '')))
       : h('p', { class: 'muted' }, t('action.no_links')));
@@ -268,11 +351,16 @@ export async function render(root, params, ctx) {
       const theirs = problem.theirs[field];
       const yours = problem.yours[field];
       const id = `resolve-${field}`;
-      const resolution = LIST_FIELDS.has(field) || field === 'description'
-        ? h('textarea', { id, rows: 3 }) : h('input', { id, type: DATE_FIELDS.has(field) ? 'date' : 'text' });
+      let resolution;
+      if (field === 'funding_lines') resolution = fundingEditor(id);
+      else if (LIST_FIELDS.has(field) || field === 'description') resolution = h('textarea', { id, rows: 3 });
+      else resolution = h('input', { id, type: DATE_FIELDS.has(field) ? 'date' : 'text' });
       resolution.value = inputText(field, yours);
       choices.set(field, resolution);
-      const use = (value) => () => { resolution.value = inputText(field, value); resolution.focus(); };
+      const use = (value) => () => {
+        resolution.value = inputText(field, value);
+        (resolution.querySelector('input') || resolution).focus();
+      };
       return h('div', { class: 'conflict-field', dataset: { field } },
         h('h3', null, fieldLabel(field)),
         h('div', { class: 'versions' },
@@ -281,7 +369,10 @@ export async function render(root, params, ctx) {
             h('button', { type: 'button', class: 'secondary use-theirs', onclick: use(theirs) }, t('conflict.use_theirs'))),
           h('div', { class: 'version yours' }, h('h4', null, t('conflict.yours')), h('p', { class: 'value' }, fieldText(field, yours)),
             h('button', { type: 'button', class: 'secondary use-yours', onclick: use(yours) }, t('conflict.use_yours')))),
-        h('label', { for: id }, t('conflict.resolution')), resolution);
+        field === 'funding_lines'
+          ? h('span', { id: `${id}-label`, class: 'label' }, t('conflict.resolution'))
+          : h('label', { for: id }, t('conflict.resolution')),
+        resolution);
     });
     const others = Object.keys(sent).filter((f) => !problem.fields.includes(f));
     replace(conflictBox,
@@ -375,7 +466,7 @@ export async function render(root, params, ctx) {
     statusLine,
     h('div', { class: 'action-layout' },
       h('div', { class: 'action-main' }, h('p', { class: 'description' }, view.description), form, conflictBox, reportForm,
-        fundingBox, linksBox),
+        linksBox),
       h('aside', { class: 'action-side' }, presenceBox, reportBox, agreementsBox,
         h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, t('history.title')), historyList))));
   renderFacts();
