@@ -27,9 +27,12 @@ export class Live {
   }
 
   start() {
+    if (!this.listening) {
+      this.listening = true;
+      window.addEventListener('online', () => this.reconnectNow());
+    }
     if (this.ws || this.timer) return;
     this.connect();
-    window.addEventListener('online', () => this.reconnectNow());
   }
 
   stop() {
