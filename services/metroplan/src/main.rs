@@ -298,6 +298,10 @@ async fn main() -> anyhow::Result<()> {
                     "  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/plans/{}",
                     token.secret, summary.plan
                 );
+                println!(
+                    "  open in a browser (or on the meeting room's projector): http://{addr}/?access_token={}#/plans/{}",
+                    token.secret, summary.plan
+                );
                 println!("admin token:");
                 println!("{}", token.secret);
             } else {

@@ -1128,6 +1128,17 @@ async fn a_person_signs_in_by_pasting_a_token_and_out_again() {
         "sideways scroll: {overflow}"
     );
     screenshot(&c, "action-phone").await;
+    // A reporter is offered the progress report, not the edit form, and told why.
+    let offered = "return ['edit-form', 'report-form', 'read-only'].map((id) => !document.getElementById(id).hidden).concat(document.getElementById('read-only').textContent);";
+    assert_eq!(
+        c.execute(offered, vec![]).await.unwrap(),
+        json!([
+            false,
+            true,
+            true,
+            "Come referente puoi leggere questa azione; modifiche e rapporti spettano ad altri ruoli."
+        ])
+    );
 
     c.find(Locator::Css("#sign-out"))
         .await
@@ -1141,6 +1152,21 @@ async fn a_person_signs_in_by_pasting_a_token_and_out_again() {
             .await
             .unwrap(),
         json!(0)
+    );
+
+    // A viewer signing in next is offered neither form.
+    let token = c.find(Locator::Css("#token")).await.unwrap();
+    token.send_keys(&s.viewer).await.unwrap();
+    token.send_keys(&fantoccini::key::Key::Enter).await.unwrap();
+    until_count(&c, "#edit-form", 1).await;
+    assert_eq!(
+        c.execute(offered, vec![]).await.unwrap(),
+        json!([
+            false,
+            false,
+            true,
+            "Come lettore puoi leggere questa azione; modifiche e rapporti spettano ad altri ruoli."
+        ])
     );
     c.close().await.unwrap();
 }

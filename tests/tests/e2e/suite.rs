@@ -87,6 +87,26 @@ pub async fn tokens_and_roles_guard_every_route(s: Server) {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let (status, _, _) = s.get("mp_not-a-real-token", "/api/v1/plans").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Who a token stands for, and what its role may do (what a page offers).
+    let (status, _, me) = s.get(&s.reporter, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        me,
+        json!({"actor": "carla", "organisation": ORG, "role": "reporter",
+               "may": {"edit": false, "report": true, "administer": false, "audit": false}})
+    );
+    let (_, _, me) = s.get(&s.editor, "/api/v1/me").await;
+    assert_eq!(
+        me["may"],
+        json!({"edit": true, "report": true, "administer": false, "audit": false})
+    );
+    let (_, _, me) = s.get(&s.auditor().await, "/api/v1/me").await;
+    assert_eq!(
+        me["may"],
+        json!({"edit": false, "report": false, "administer": false, "audit": true})
+    );
+    let (status, _, _) = s.get("mp_not-a-real-token", "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let before = s.head().await;
     let body = json!({"status": "started", "progress": 5, "note": "avvio", "as_of": "2022-03-01"});
     let (status, problem) = s

@@ -1,5 +1,6 @@
 //! Health checks. `/healthz`: the process answers. `/readyz`: the store answers and the
-//! read side has caught up with the log's head (waiting at most 200 ms).
+//! read side has caught up with the log's head (waiting at most 200 ms). And `/api/v1/me`:
+//! who the token stands for and what it may do, so a page offers only what will work.
 
 use std::time::Duration;
 
@@ -17,6 +18,46 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(me))
+}
+
+/// What the caller's role allows.
+#[derive(Serialize, ToSchema)]
+struct May {
+    /// Edit the plan's structure and actions, tables and agreements.
+    edit: bool,
+    /// Report an action's progress.
+    report: bool,
+    /// Create plans and adopt revisions.
+    administer: bool,
+    /// Read the audit trail and the read models whole.
+    audit: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Me {
+    actor: String,
+    organisation: String,
+    /// `admin`, `editor`, `reporter`, `auditor` or `viewer`.
+    role: &'static str,
+    may: May,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "system", responses((status = 200, body = Me), (status = 401)))]
+async fn me(crate::extract::Auth(caller): crate::extract::Auth) -> axum::Json<Me> {
+    use metroplan_api::Role;
+    let role = caller.role;
+    axum::Json(Me {
+        may: May {
+            edit: role.can_edit(),
+            report: role.can_report(),
+            administer: role == Role::Admin,
+            audit: matches!(role, Role::Admin | Role::Auditor),
+        },
+        role: role.as_str(),
+        actor: caller.actor,
+        organisation: caller.organisation,
+    })
 }
 
 #[derive(Serialize, ToSchema)]

@@ -19,6 +19,13 @@ import * as meeting from './js/views/meeting.js';
 
 const live = new Live();
 const main = () => document.getElementById('main');
+// Who the token stands for and what it may do (`GET /api/v1/me`), read once a sign-in;
+// null when it cannot be read (the views then offer everything, and the API decides).
+let mine = null;
+function whoAmI() {
+  if (!mine) mine = api('/api/v1/me').then((r) => r.data).catch(() => null);
+  return mine;
+}
 let cleanup = null;
 let signInMessage = null;
 
@@ -91,6 +98,7 @@ function renderSignIn() {
     const value = input.value.trim();
     if (!value) return;
     setToken(value);
+    mine = null;
     input.value = '';
     try {
       await api('/api/v1/plans');
@@ -129,7 +137,7 @@ async function route() {
     return;
   }
   replace(root, h('p', { class: 'loading', role: 'status' }, t('loading')));
-  const ctx = { live, navigate: (hash) => { window.location.hash = hash; } };
+  const ctx = { live, me: await whoAmI(), navigate: (hash) => { window.location.hash = hash; } };
   let undo = null;
   const token0 = {};
   route.current = token0;
@@ -191,6 +199,7 @@ async function boot() {
   });
   document.getElementById('sign-out').addEventListener('click', () => {
     clearToken();
+    mine = null;
     live.stop();
     signInMessage = null;
     route();
@@ -198,6 +207,7 @@ async function boot() {
   onLangChange(() => { renderChrome(); route(); });
   onUnauthorized(() => {
     clearToken();
+    mine = null;
     live.stop();
     signInMessage = t('signin.rejected');
     route();

@@ -458,6 +458,14 @@ export async function render(root, params, ctx) {
     }
   });
 
+  // Offer only what the caller's role may do (the API refuses the rest anyway).
+  const may = (ctx.me && ctx.me.may) || { edit: true, report: true };
+  form.hidden = !may.edit;
+  reportForm.hidden = !may.report;
+  const readOnly = h('p', { class: 'muted', id: 'read-only', role: 'note' },
+    ctx.me ? t('action.read_only', { role: t(`role.${ctx.me.role}`) }) : '');
+  readOnly.hidden = may.edit && may.report;
+
   replace(root,
     h('nav', { class: 'breadcrumbs', 'aria-label': t('nav.breadcrumbs') },
       h('a', { href: `#/plans/${encodeURIComponent(plan)}` }, t('nav.explorer')), ' › ',
@@ -465,7 +473,7 @@ export async function render(root, params, ctx) {
     heading,
     statusLine,
     h('div', { class: 'action-layout' },
-      h('div', { class: 'action-main' }, h('p', { class: 'description' }, view.description), form, conflictBox, reportForm,
+      h('div', { class: 'action-main' }, h('p', { class: 'description' }, view.description), readOnly, form, conflictBox, reportForm,
         linksBox),
       h('aside', { class: 'action-side' }, presenceBox, reportBox, agreementsBox,
         h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, t('history.title')), historyList))));
