@@ -12,7 +12,10 @@ use crate::AppState;
 use crate::error::HttpError;
 
 /// The authenticated caller. The token comes from `Authorization: Bearer`, or, for
-/// browsers opening a websocket, from the `access_token` query parameter (RFC 6750 §2.3).
+/// browsers opening a websocket (which cannot set headers), from a
+/// `Sec-WebSocket-Protocol` entry `bearer.<token>` beside the `metroplan` protocol (kept
+/// out of URLs, so out of browser consoles and proxies' logs), or from the
+/// `access_token` query parameter (RFC 6750 §2.3).
 #[derive(Debug, Clone)]
 pub struct Auth(pub Caller);
 
@@ -25,6 +28,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
+}
+
+/// The protocol a browser names to carry its token on a websocket handshake.
+pub const TOKEN_PROTOCOL_PREFIX: &str = "bearer.";
+
+fn protocol_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(TOKEN_PROTOCOL_PREFIX))
 }
 
 fn query_token(parts: &Parts) -> Option<String> {
@@ -42,6 +57,7 @@ impl FromRequestParts<AppState> for Auth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers)
+            .or_else(|| protocol_token(&parts.headers))
             .map(str::to_owned)
             .or_else(|| query_token(parts));
         let Some(token) = token else {

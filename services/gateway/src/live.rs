@@ -55,7 +55,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn live(ws: WebSocketUpgrade, State(state): State<AppState>, Auth(caller): Auth) -> Response {
     // Clients send a few small control messages: a small read buffer, since the default
     // 128 KiB one is zeroed on each read attempt, once per frame sent.
+    // A browser that sends its token as a protocol (`metroplan`, `bearer.<token>`) must
+    // get one of its protocols back: `metroplan`, never the token.
     ws.read_buffer_size(4 * 1024)
+        .protocols(["metroplan"])
         .on_upgrade(move |socket| async move {
             tracing::debug!(actor = %caller.actor, "live session opened");
             if let Err(e) = session(socket, state, &caller).await {

@@ -107,6 +107,28 @@ pub async fn tokens_and_roles_guard_every_route(s: Server) {
     );
     let (status, _, _) = s.get("mp_not-a-real-token", "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A browser's websocket carries its token as a protocol, out of the URL; the server
+    // answers with `metroplan`, never the token.
+    let open = |token: String| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}/api/v1/live", s.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            format!("metroplan, bearer.{token}").parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(req)
+    };
+    let (mut ws, response) = open(s.viewer.clone()).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "metroplan");
+    assert_eq!(next_json(&mut ws).await["type"], "hello");
+    match open("mp_not-a-real-token".to_owned()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        other => panic!("a bad token opened a websocket: {other:?}"),
+    }
     let before = s.head().await;
     let body = json!({"status": "started", "progress": 5, "note": "avvio", "as_of": "2022-03-01"});
     let (status, problem) = s

@@ -69,11 +69,13 @@ export class Live {
     const secret = token();
     if (!secret) return;
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const url = `${scheme}://${window.location.host}/api/v1/live?access_token=${encodeURIComponent(secret)}`;
+    // The token rides as a websocket protocol, not in the URL, so a failed connection's
+    // console message shows no token.
+    const url = `${scheme}://${window.location.host}/api/v1/live`;
     this.setState(this.everOpen ? 'down' : 'connecting');
     let ws;
     try {
-      ws = new WebSocket(url);
+      ws = new WebSocket(url, ['metroplan', `bearer.${secret}`]);
     } catch {
       this.scheduleReconnect();
       return;
