@@ -1,5 +1,6 @@
-//! [`EventPayload`](crate::EventPayload) for the monitoring service's event family,
-//! `ProgressEvent` (stream `progress:<plan>/<action>`) from
+//! [`EventPayload`](crate::EventPayload) for the monitoring service's event families,
+//! `ProgressEvent` (stream `progress:<plan>/<action>`) and `IndicatorEvent` (stream
+//! `indicator:<plan>/<code>`) from
 //! `proto/metroplan/events/v1/monitoring.proto`. The impl lives here, beside the
 //! generated types, because the orphan rule keeps it out of the service crate.
 //!
@@ -11,7 +12,10 @@
 //! [`upcast`](crate::upcast)); both are at their defaults (version 1, none) today.
 
 use crate::EventPayload;
-use crate::pb::{ActionProgressReported, ProgressEvent, progress_event};
+use crate::pb::{
+    ActionProgressReported, IndicatorDefined, IndicatorEvent, MeasurementCorrected,
+    MeasurementRecorded, ProgressEvent, indicator_event, progress_event,
+};
 
 impl EventPayload for ProgressEvent {
     fn event_type(&self) -> &'static str {
@@ -26,6 +30,41 @@ impl From<ActionProgressReported> for ProgressEvent {
     fn from(e: ActionProgressReported) -> Self {
         Self {
             event: Some(progress_event::Event::ActionProgressReported(e)),
+        }
+    }
+}
+
+impl EventPayload for IndicatorEvent {
+    fn event_type(&self) -> &'static str {
+        match &self.event {
+            Some(indicator_event::Event::IndicatorDefined(_)) => "IndicatorDefined",
+            Some(indicator_event::Event::MeasurementRecorded(_)) => "MeasurementRecorded",
+            Some(indicator_event::Event::MeasurementCorrected(_)) => "MeasurementCorrected",
+            None => "IndicatorEventEmpty",
+        }
+    }
+}
+
+impl From<IndicatorDefined> for IndicatorEvent {
+    fn from(e: IndicatorDefined) -> Self {
+        Self {
+            event: Some(indicator_event::Event::IndicatorDefined(e)),
+        }
+    }
+}
+
+impl From<MeasurementRecorded> for IndicatorEvent {
+    fn from(e: MeasurementRecorded) -> Self {
+        Self {
+            event: Some(indicator_event::Event::MeasurementRecorded(e)),
+        }
+    }
+}
+
+impl From<MeasurementCorrected> for IndicatorEvent {
+    fn from(e: MeasurementCorrected) -> Self {
+        Self {
+            event: Some(indicator_event::Event::MeasurementCorrected(e)),
         }
     }
 }

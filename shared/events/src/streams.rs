@@ -5,6 +5,7 @@
 //! | `plan:<plan>` | a plan's header, axes, strategies and revisions | plan |
 //! | `action:<plan>/<action>` | one action's definition | plan |
 //! | `progress:<plan>/<action>` | one action's implementation status | monitoring |
+//! | `indicator:<plan>/<code>` | one context indicator and its measurements | monitoring |
 //! | `table:<id>` | one concertation table | partnership |
 //! | `agreement:<id>` | one agreement | partnership |
 
@@ -23,6 +24,11 @@ pub fn action_prefix(plan: &str) -> String {
 
 pub fn progress(plan: &str, action: &str) -> String {
     format!("progress:{plan}/{action}")
+}
+
+/// The stream of a context indicator, `indicator:<plan>/<code>`.
+pub fn indicator(plan: &str, code: &str) -> String {
+    format!("indicator:{plan}/{code}")
 }
 
 pub fn table(id: &str) -> String {

@@ -41,8 +41,8 @@
 //! version bump (see `metroplan_events::upcast`) it writes the new version's directory.
 
 use metroplan_events::pb::{
-    self, ActionEvent, AgreementEvent, PlanEvent, ProgressEvent, TableEvent, action_event,
-    agreement_event, plan_event, progress_event, table_event,
+    self, ActionEvent, AgreementEvent, IndicatorEvent, PlanEvent, ProgressEvent, TableEvent,
+    action_event, agreement_event, indicator_event, plan_event, progress_event, table_event,
 };
 use metroplan_events::{EventPayload, FILE_DESCRIPTOR_SET, upcast::registry_problems};
 use prost::Message;
@@ -107,6 +107,7 @@ fn families() -> Vec<Family> {
         family::<PlanEvent>(),
         family::<ActionEvent>(),
         family::<ProgressEvent>(),
+        family::<IndicatorEvent>(),
         family::<TableEvent>(),
         family::<AgreementEvent>(),
     ]
@@ -836,6 +837,10 @@ fn action(event: action_event::Event) -> Option<(Vec<u8>, Value)> {
     Some(encoded(ActionEvent { event: Some(event) }))
 }
 
+fn indicator(event: indicator_event::Event) -> Option<(Vec<u8>, Value)> {
+    Some(encoded(IndicatorEvent { event: Some(event) }))
+}
+
 fn table(event: table_event::Event) -> Option<(Vec<u8>, Value)> {
     Some(encoded(TableEvent { event: Some(event) }))
 }
@@ -1099,6 +1104,45 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                 },
             )),
         })),
+        "IndicatorDefined" => indicator(indicator_event::Event::IndicatorDefined(
+            pb::IndicatorDefined {
+                plan: s(PLAN),
+                code: s("IC-2.1-01"),
+                strategy: s("2.1"),
+                name: s("Superficie forestale (esempio, dati non ufficiali)"),
+                unit: s("ha"),
+                source: s("Esempio: dati illustrativi, non ufficiali"),
+                direction: s("increase"),
+                baseline_value: s("1250.5"),
+                baseline_year: 2020,
+                target_value: s("1400"),
+                target_year: 2023,
+                territory: s(OWNER),
+            },
+        )),
+        "MeasurementRecorded" => indicator(indicator_event::Event::MeasurementRecorded(
+            pb::MeasurementRecorded {
+                plan: s(PLAN),
+                indicator: s("IC-2.1-01"),
+                measurement: 2,
+                period: s("2022-Q3"),
+                territory: s("Lanzo Torinese"),
+                value: s("-0.75"),
+                source_note: s("Esempio: valore illustrativo"),
+            },
+        )),
+        "MeasurementCorrected" => indicator(indicator_event::Event::MeasurementCorrected(
+            pb::MeasurementCorrected {
+                plan: s(PLAN),
+                indicator: s("IC-2.1-01"),
+                measurement: 2,
+                period: s("2022-Q3"),
+                territory: s("Lanzo Torinese"),
+                previous_value: s("-0.75"),
+                value: s("0.75"),
+                reason: s("Segno invertito nella trascrizione"),
+            },
+        )),
         "TableCreated" => table(T::TableCreated(pb::TableCreated {
             id: s(TABLE),
             plan: s(PLAN),
