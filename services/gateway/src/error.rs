@@ -109,6 +109,13 @@ fn api_problem(e: ApiError) -> Response {
             detail,
             json!({ "field": field }),
         ),
+        ApiError::InvalidRows { rows } => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-rows",
+            "Invalid rows, nothing imported",
+            detail,
+            json!({ "rows": rows }),
+        ),
         ApiError::EditConflict {
             fields,
             base_version,

@@ -4,16 +4,26 @@
 //!
 //! - [`progress`]: the `ActionProgress` aggregate and the pure [`decide_report`] with
 //!   the rules of a report;
+//! - [`indicator`]: the `Indicator` aggregate (stream `indicator:<plan>/<code>`), a
+//!   context indicator and its measurements, with the pure decisions that define it
+//!   and record, correct and import measurements;
+//! - [`import`]: reading a CSV file of measurements (separator, Italian decimals);
 //! - [`plan_facts`]: what the service reads from the plan service's streams (the
 //!   plan's period, whether an action is live);
 //! - [`MonitoringService`]: the I/O around the decision, called by the gateway in
 //!   `metroplan serve` (and, later, by this crate's binary over NATS).
 
+pub mod import;
+pub mod indicator;
 pub mod nats;
 pub mod plan_facts;
 pub mod progress;
 mod service;
 
+pub use indicator::{
+    ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_import,
+    decide_record,
+};
 pub use nats::serve_nats;
 pub use plan_facts::{ActionStanding, PlanPeriod};
 pub use progress::{ActionProgress, ReportTarget, decide_report};

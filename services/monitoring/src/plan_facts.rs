@@ -1,9 +1,11 @@
 //! The few facts the monitoring service reads from the plan service's streams: whether
-//! a plan exists and which period it covers (`plan:<plan>`), and whether an action
+//! a plan exists, which period it covers and which strategies it has (`plan:<plan>`),
+//! and whether an action
 //! exists and is still live (`action:<plan>/<action>`).
 //!
 //! The choice: read the plan service's own streams through two tiny aggregates that
-//! only look at `PlanCreated`, `ActionAdded` and `ActionRetired`, instead of asking the
+//! only look at `PlanCreated`, `StrategyAdded`, `StrategyRetired`, `ActionAdded` and
+//! `ActionRetired`, instead of asking the
 //! plan service or a read model. The event store is the source of truth both services
 //! share, a read is one short stream, and the monitoring service depends on the plan
 //! service's event contract only, never on its code.
@@ -42,6 +44,8 @@ pub enum ActionStanding {
 #[derive(Debug, Clone, Default)]
 pub struct PlanHeader {
     pub created: bool,
+    /// Strategy code -> retired.
+    pub strategies: std::collections::BTreeMap<String, bool>,
     pub period_from: Option<Date>,
     pub period_to: Option<Date>,
 }
@@ -50,10 +54,20 @@ impl Aggregate for PlanHeader {
     type Event = pb::PlanEvent;
 
     fn evolve(&mut self, event: &pb::PlanEvent, _recorded: &RecordedEvent) {
-        if let Some(pb::plan_event::Event::PlanCreated(created)) = &event.event {
-            self.created = true;
-            self.period_from = parse_date("period_from", &created.period_from).ok();
-            self.period_to = parse_date("period_to", &created.period_to).ok();
+        use pb::plan_event::Event;
+        match &event.event {
+            Some(Event::PlanCreated(created)) => {
+                self.created = true;
+                self.period_from = parse_date("period_from", &created.period_from).ok();
+                self.period_to = parse_date("period_to", &created.period_to).ok();
+            }
+            Some(Event::StrategyAdded(s)) => {
+                self.strategies.insert(s.code.clone(), false);
+            }
+            Some(Event::StrategyRetired(s)) => {
+                self.strategies.insert(s.code.clone(), true);
+            }
+            _ => {}
         }
     }
 }
@@ -111,6 +125,25 @@ pub async fn plan_period(
     }
     let header = load::<PlanHeader>(store, &stream).await?.state;
     Ok(header.created.then(|| header.period()))
+}
+
+/// The strategies of `plan` and whether each is retired, `None` when the plan has no
+/// stream.
+///
+/// # Errors
+/// A store failure, or a plan event that does not decode.
+pub async fn plan_strategies(
+    store: &dyn EventStore,
+    plan: &PlanCode,
+) -> Result<Option<crate::indicator::PlanStrategies>, StoreError> {
+    let stream = streams::plan(plan.as_str());
+    if store.stream_version(&stream).await?.is_none() {
+        return Ok(None);
+    }
+    let header = load::<PlanHeader>(store, &stream).await?.state;
+    Ok(header.created.then_some(crate::indicator::PlanStrategies {
+        strategies: header.strategies,
+    }))
 }
 
 /// Where action `action` of `plan` stands.

@@ -302,6 +302,7 @@ impl PartnershipService {
             events,
             merged: false,
             id: None,
+            import: None,
         };
         Ok((outcome, executed.state))
     }

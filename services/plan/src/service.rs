@@ -102,6 +102,7 @@ fn outcome<A>(
             .collect(),
         merged,
         id,
+        import: None,
     }
 }
 
@@ -468,6 +469,7 @@ impl PlanService {
                         events: types,
                         merged: false,
                         id: number.map(|n| n.to_string()),
+                        import: None,
                     });
                 }
                 Err(StoreError::WrongExpectedVersion { .. }) => {

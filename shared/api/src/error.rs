@@ -26,6 +26,12 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// A file of rows (a CSV import) with bad rows: each with its line and why. Nothing
+    /// was stored.
+    #[error("{} bad rows, nothing imported", rows.len())]
+    InvalidRows {
+        rows: Vec<crate::indicators::RowError>,
+    },
     /// A stale edit overlapping edits made since its base: base, theirs and yours.
     #[error("edit conflicts on {fields:?}")]
     EditConflict {

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod error;
+pub mod indicators;
 pub mod monitoring;
 pub mod partnership;
 pub mod plan;
+pub mod trend;
 pub mod values;
 
 pub use error::{ApiError, FieldError};
@@ -119,4 +121,7 @@ pub struct CommandOutcome {
     /// The id of a created resource (table, agreement, ...), when the command made one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// What a CSV import of measurements stored, or would store on a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<indicators::ImportSummary>,
 }

@@ -1,4 +1,6 @@
-//! Commands of the monitoring service: reporting an action's implementation progress.
+//! Commands of the monitoring service: reporting an action's implementation progress,
+//! and defining context indicators and recording, correcting and importing their
+//! measurements (bodies in [`crate::indicators`]).
 //!
 //! Request bodies keep raw JSON types (strings for codes, statuses and dates, `i64`
 //! for the percentage) and refuse unknown fields, so that the service, not the JSON
@@ -8,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::indicators::{CorrectMeasurement, DefineIndicator, RecordMeasurement};
 
 /// Body of `POST /api/v1/plans/{plan}/actions/{action}/progress`: the action's status
 /// as of a date, as a whole statement (not a patch of the previous report).
@@ -45,5 +49,28 @@ pub enum MonitoringCommand {
         plan: String,
         action: String,
         body: ReportProgress,
+    },
+    /// `POST /api/v1/plans/{plan}/indicators`.
+    DefineIndicator { plan: String, body: DefineIndicator },
+    /// `POST /api/v1/plans/{plan}/indicators/{indicator}/measurements`.
+    RecordMeasurement {
+        plan: String,
+        indicator: String,
+        body: RecordMeasurement,
+    },
+    /// `POST /api/v1/plans/{plan}/indicators/{indicator}/measurements/{measurement}/corrections`.
+    CorrectMeasurement {
+        plan: String,
+        indicator: String,
+        measurement: String,
+        body: CorrectMeasurement,
+    },
+    /// `POST /api/v1/plans/{plan}/indicators/measurements/import`: a CSV file of
+    /// measurements, checked whole; stored only when every row is valid and `dry_run`
+    /// is false.
+    ImportMeasurements {
+        plan: String,
+        csv: String,
+        dry_run: bool,
     },
 }

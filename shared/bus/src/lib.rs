@@ -28,13 +28,17 @@ pub enum Command {
 impl Command {
     /// Whether `role` may issue this command: creating a plan and adopting a revision
     /// (an act of the body) need admin; reporting progress needs reporter, editor or
-    /// admin; every other change needs editor or admin; auditors and viewers write nothing.
+    /// admin; defining a context indicator needs editor or admin, recording, correcting
+    /// and importing its measurements reporter, editor or admin; every other change
+    /// needs editor or admin; auditors and viewers write nothing.
     pub fn permits(&self, role: Role) -> bool {
         match self {
             Command::Plan(PlanCommand::CreatePlan { .. } | PlanCommand::AdoptRevision { .. }) => {
                 role == Role::Admin
             }
-            Command::Plan(_) | Command::Partnership(_) => role.can_edit(),
+            Command::Plan(_)
+            | Command::Partnership(_)
+            | Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => role.can_edit(),
             Command::Monitoring(_) => role.can_report(),
         }
     }
@@ -45,7 +49,9 @@ impl Command {
             Command::Plan(PlanCommand::CreatePlan { .. }) => "create a plan",
             Command::Plan(PlanCommand::AdoptRevision { .. }) => "adopt a revision",
             Command::Plan(_) => "edit the plan",
-            Command::Monitoring(_) => "report progress",
+            Command::Monitoring(MonitoringCommand::ReportProgress { .. }) => "report progress",
+            Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => "define an indicator",
+            Command::Monitoring(_) => "record measurements",
             Command::Partnership(_) => "edit tables and agreements",
         }
     }

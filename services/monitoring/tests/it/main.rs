@@ -1,8 +1,10 @@
 //! The monitoring service's one integration-test binary: given / when / then tests of
 //! the pure decision ([`decide`]) and tests through [`MonitoringService`] on a real
-//! SQLite event store in a temporary directory ([`service`]).
+//! SQLite event store in a temporary directory ([`service`]); given / when / then tests
+//! of the indicator decisions ([`indicators`]).
 //!
 //! [`MonitoringService`]: metroplan_monitoring::MonitoringService
 
 mod decide;
+mod indicators;
 mod service;
