@@ -126,6 +126,7 @@ impl AppState {
     tags(
         (name = "plans", description = "The plan: axes, strategies, actions, revisions"),
         (name = "monitoring", description = "Implementation status of actions"),
+        (name = "indicators", description = "Context indicators per strategy: measurements, corrections, CSV import, trend and on-track under a versioned rule"),
         (name = "partnership", description = "Concertation tables and agreements"),
         (name = "audit", description = "For auditors: the audit trail, exports, the read models whole, checkpoints and proofs"),
         (name = "public", description = "Read by anyone: adopted revisions"),

@@ -37,6 +37,18 @@ pub struct CsvRow {
 /// header (line 1), a row with too few or too many fields, an empty required field, a
 /// number not in the file's convention.
 pub fn parse_csv(text: &str) -> Result<Vec<CsvRow>, Vec<RowError>> {
+    let (rows, errors) = read_csv(text);
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads `text` as [`parse_csv`] does, but returns the rows it could read beside the
+/// errors of those it could not (none when the header is bad), so that the rules of a
+/// measurement can judge the readable rows too and every bad row is reported at once.
+pub fn read_csv(text: &str) -> (Vec<CsvRow>, Vec<RowError>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let separator = if header_line.contains(';') {
@@ -55,17 +67,23 @@ pub fn parse_csv(text: &str) -> Result<Vec<CsvRow>, Vec<RowError>> {
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
-            return Err(vec![bad(1, None, format!("the header does not read: {e}"))]);
+            return (
+                Vec::new(),
+                vec![bad(1, None, format!("the header does not read: {e}"))],
+            );
         }
         None => {
-            return Err(vec![bad(
-                1,
-                None,
-                format!(
-                    "the file is empty: it needs a header line naming {}",
-                    REQUIRED.join(", ")
-                ),
-            )]);
+            return (
+                Vec::new(),
+                vec![bad(
+                    1,
+                    None,
+                    format!(
+                        "the file is empty: it needs a header line naming {}",
+                        REQUIRED.join(", ")
+                    ),
+                )],
+            );
         }
     };
     let header_at = header.position().map_or(1, |p| line_at(text, p));
@@ -99,7 +117,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<CsvRow>, Vec<RowError>> {
         }
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return (Vec::new(), errors);
     }
     let column = |name: &str| names.iter().position(|n| n == name);
     let (i_ind, i_per, i_ter, i_val) = (
@@ -179,11 +197,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<CsvRow>, Vec<RowError>> {
             "the file has a header but no data rows".to_owned(),
         ));
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    (rows, errors)
 }
 
 /// A number in the convention of the file's separator (see the module header).

@@ -18,7 +18,7 @@ use metroplan_events::{pb, streams};
 use metroplan_eventstore::aggregate::{ExecuteError, execute, load};
 use metroplan_eventstore::{AppendResult, EventStore, StoreError};
 
-use crate::import::parse_csv;
+use crate::import::read_csv;
 use crate::indicator::{
     ImportRow, Indicator, decide_correct, decide_define, decide_import, decide_record,
 };
@@ -153,7 +153,7 @@ impl MonitoringService {
         {
             return Err(ApiError::not_found(format!("plan {plan}")));
         }
-        let rows = parse_csv(csv).map_err(|rows| ApiError::InvalidRows { rows })?;
+        let (rows, mut errors) = read_csv(csv);
         let mut groups: Vec<(String, Vec<ImportRow>)> = Vec::new();
         for row in rows {
             let row_of = ImportRow {
@@ -165,7 +165,6 @@ impl MonitoringService {
                 None => groups.push((row.indicator, vec![row_of])),
             }
         }
-        let mut errors = Vec::new();
         let mut checked = Vec::new();
         for (raw, rows) in &groups {
             let code: IndicatorCode = match raw.parse() {

@@ -25,6 +25,24 @@ pub struct ReadModels {
     actions: HashMap<(String, String), Arc<ActionState>>,
     tables: BTreeMap<String, Arc<TableView>>,
     agreements: BTreeMap<String, Arc<AgreementView>>,
+    /// Context indicators by (plan, code).
+    indicators: BTreeMap<(String, String), Arc<IndicatorState>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct IndicatorState {
+    def: pb::IndicatorDefined,
+    version: u64,
+    measurements: Vec<MeasurementState>,
+}
+
+#[derive(Debug, Clone)]
+struct MeasurementState {
+    recorded: pb::MeasurementRecorded,
+    event: Arc<RecordedEvent>,
+    /// The current value: the last correction's, or the recorded one.
+    value: String,
+    corrections: Vec<(pb::MeasurementCorrected, Arc<RecordedEvent>)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -108,6 +126,9 @@ pub fn payload_json(event: &RecordedEvent) -> serde_json::Value {
         "agreement" => inner(event, |e: pb::AgreementEvent| {
             to(serde_json::to_value(e.event))
         }),
+        "indicator" => inner(event, |e: pb::IndicatorEvent| {
+            to(serde_json::to_value(e.event))
+        }),
         _ => serde_json::Value::Null,
     }
 }
@@ -188,6 +209,7 @@ impl ReadModels {
             "progress" => self.apply_progress(&event),
             "table" => self.apply_table(&event),
             "agreement" => self.apply_agreement(&event),
+            "indicator" => self.apply_indicator(&event),
             _ => {}
         }
     }
@@ -366,6 +388,45 @@ impl ReadModels {
             a.report = Some((x, Arc::clone(event)));
         }
         self.remember(&plan, event);
+    }
+
+    fn apply_indicator(&mut self, event: &Arc<RecordedEvent>) {
+        use pb::indicator_event::Event;
+        let Some(e) = pb::IndicatorEvent::decode_recorded(event)
+            .ok()
+            .and_then(|e| e.event)
+        else {
+            return;
+        };
+        let Some((plan, code)) = event
+            .stream_id
+            .trim_start_matches("indicator:")
+            .split_once('/')
+        else {
+            return;
+        };
+        let key = (plan.to_owned(), code.to_owned());
+        let i = Arc::make_mut(self.indicators.entry(key).or_default());
+        i.version = event.stream_version;
+        match e {
+            Event::IndicatorDefined(x) => i.def = x,
+            Event::MeasurementRecorded(x) => i.measurements.push(MeasurementState {
+                value: x.value.clone(),
+                recorded: x,
+                event: Arc::clone(event),
+                corrections: Vec::new(),
+            }),
+            Event::MeasurementCorrected(x) => {
+                if let Some(m) = i
+                    .measurements
+                    .iter_mut()
+                    .find(|m| m.recorded.measurement == x.measurement)
+                {
+                    m.value.clone_from(&x.value);
+                    m.corrections.push((x, Arc::clone(event)));
+                }
+            }
+        }
     }
 
     fn apply_table(&mut self, event: &Arc<RecordedEvent>) {
@@ -892,6 +953,149 @@ impl ReadModels {
         Some(items)
     }
 
+    fn indicator_summary(i: &IndicatorState) -> IndicatorSummary {
+        use metroplan_api::indicators::{Decimal, Period};
+        use metroplan_api::trend::{Goal, OnTrack, Trend, classify};
+        let d = &i.def;
+        let series: Vec<(Period, Decimal)> = i
+            .measurements
+            .iter()
+            .filter(|m| m.recorded.territory == d.territory)
+            .filter_map(|m| Some((m.recorded.period.parse().ok()?, m.value.parse().ok()?)))
+            .collect();
+        let latest = i
+            .measurements
+            .iter()
+            .filter(|m| m.recorded.territory == d.territory)
+            .filter_map(|m| Some((m.recorded.period.parse::<Period>().ok()?, m)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, m)| LatestValue {
+                period: m.recorded.period.clone(),
+                value: m.value.clone(),
+            });
+        let goal = (|| {
+            Some(Goal {
+                direction: d.direction.parse().ok()?,
+                baseline: d.baseline_value.parse().ok()?,
+                baseline_year: u16::try_from(d.baseline_year).ok()?,
+                target: d.target_value.parse().ok()?,
+                target_year: u16::try_from(d.target_year).ok()?,
+            })
+        })();
+        let (trend, on_track) =
+            goal.map_or((Trend::InsufficientData, OnTrack::NotAssessable), |g| {
+                let c = classify(&g, &series);
+                (c.trend, c.on_track)
+            });
+        IndicatorSummary {
+            code: d.code.clone(),
+            strategy: d.strategy.clone(),
+            name: d.name.clone(),
+            unit: d.unit.clone(),
+            source: d.source.clone(),
+            direction: d.direction.clone(),
+            territory: d.territory.clone(),
+            baseline_value: d.baseline_value.clone(),
+            baseline_year: d.baseline_year,
+            target_value: d.target_value.clone(),
+            target_year: d.target_year,
+            latest,
+            trend: trend.as_str().to_owned(),
+            on_track: on_track.as_str().to_owned(),
+            rule_version: metroplan_api::trend::RULE_VERSION.to_owned(),
+            measurements: i.measurements.len() as u64,
+            version: i.version,
+        }
+    }
+
+    /// Every indicator of `plan`, per strategy in code order; `None` for an unknown plan.
+    pub fn plan_indicators(&self, plan: &str) -> Option<PlanIndicators> {
+        let p = self.plans.get(plan)?;
+        let mut by_strategy: BTreeMap<Vec<u32>, StrategyIndicators> = BTreeMap::new();
+        for ((_, _), i) in self
+            .indicators
+            .range((plan.to_owned(), String::new())..)
+            .take_while(|((p, _), _)| p == plan)
+        {
+            if i.def.code.is_empty() {
+                continue;
+            }
+            let s = &i.def.strategy;
+            by_strategy
+                .entry(code_key(s))
+                .or_insert_with(|| StrategyIndicators {
+                    strategy: s.clone(),
+                    name: p
+                        .strategies
+                        .iter()
+                        .find(|x| &x.add.code == s)
+                        .map(|x| x.add.name.clone())
+                        .unwrap_or_default(),
+                    indicators: Vec::new(),
+                })
+                .indicators
+                .push(Self::indicator_summary(i));
+        }
+        Some(PlanIndicators {
+            plan: plan.to_owned(),
+            rule_version: metroplan_api::trend::RULE_VERSION.to_owned(),
+            strategies: by_strategy.into_values().collect(),
+            position: self.position,
+        })
+    }
+
+    /// One indicator with its series; `None` when it is not defined.
+    pub fn indicator(&self, plan: &str, code: &str) -> Option<IndicatorView> {
+        let i = self.indicators.get(&(plan.to_owned(), code.to_owned()))?;
+        if i.def.code.is_empty() {
+            return None;
+        }
+        let mut series: Vec<MeasurementView> = i
+            .measurements
+            .iter()
+            .map(|m| MeasurementView {
+                measurement: m.recorded.measurement,
+                period: m.recorded.period.clone(),
+                territory: m.recorded.territory.clone(),
+                value: m.value.clone(),
+                original_value: m.recorded.value.clone(),
+                source_note: m.recorded.source_note.clone(),
+                actor: m.event.metadata.actor.clone(),
+                on_behalf_of: m.event.metadata.on_behalf_of.clone(),
+                recorded_at: m.event.recorded_at.to_rfc3339(),
+                position: m.event.position,
+                corrections: m
+                    .corrections
+                    .iter()
+                    .map(|(c, e)| CorrectionView {
+                        previous_value: c.previous_value.clone(),
+                        value: c.value.clone(),
+                        reason: c.reason.clone(),
+                        actor: e.metadata.actor.clone(),
+                        on_behalf_of: e.metadata.on_behalf_of.clone(),
+                        recorded_at: e.recorded_at.to_rfc3339(),
+                        position: e.position,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let main = &i.def.territory;
+        series.sort_by_cached_key(|m| {
+            (
+                &m.territory != main,
+                m.territory.clone(),
+                m.period.parse::<metroplan_api::indicators::Period>().ok(),
+                m.measurement,
+            )
+        });
+        Some(IndicatorView {
+            plan: plan.to_owned(),
+            summary: Self::indicator_summary(i),
+            series,
+            position: self.position,
+        })
+    }
+
     /// Every read model in one canonical document: what a replay is compared with.
     pub fn dump(&self) -> ReadModelsDump {
         let mut actions: Vec<(&(String, String), &Arc<ActionState>)> =
@@ -919,6 +1123,11 @@ impl ReadModels {
                 .collect(),
             tables: self.tables(None),
             agreements: self.agreements(None),
+            indicators: self
+                .indicators
+                .keys()
+                .filter_map(|(plan, code)| self.indicator(plan, code))
+                .collect(),
         }
     }
 

@@ -54,6 +54,15 @@ pub enum Query {
         plan: String,
         action: String,
     },
+    /// Every context indicator of a plan, per strategy, classified.
+    Indicators {
+        plan: String,
+    },
+    /// One indicator with its measurement series and corrections.
+    Indicator {
+        plan: String,
+        indicator: String,
+    },
     /// `of` answered on the read models as they stood at global position `at`.
     At {
         at: u64,
@@ -129,6 +138,8 @@ impl ReadModels {
             Query::AgreementsOfAction { plan, action } => {
                 json(self.agreements_by_action(plan, action))
             }
+            Query::Indicators { plan } => self.plan_indicators(plan).and_then(json),
+            Query::Indicator { plan, indicator } => self.indicator(plan, indicator).and_then(json),
             Query::Dump => json(self.dump()),
             Query::AdoptedRevisions => json(self.adopted_revisions()),
             // Questions about the past need the timeline: see [`State::answer`].

@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `plan:P` | `plan:P`, `dashboard:P` |
 //! | `action:P/A`, `progress:P/A` | `plan:P`, `dashboard:P`, `action:P/A` |
+//! | `indicator:P/I` | `plan:P`, `indicator:P/I` |
 //! | `table:T`, `agreement:G` | `plan:P`, `dashboard:P`, and `action:P/A` for every action the event names |
 
 use metroplan_events::{EventPayload, RecordedEvent, pb, streams};
@@ -21,6 +22,10 @@ pub fn for_event(event: &RecordedEvent) -> Vec<String> {
                 format!("dashboard:{plan}"),
                 format!("action:{rest}"),
             ]
+        }
+        "indicator" => {
+            let plan = rest.split_once('/').map_or(rest, |(p, _)| p);
+            vec![format!("plan:{plan}"), format!("indicator:{rest}")]
         }
         "table" => match pb::TableEvent::decode_recorded(event)
             .ok()

@@ -331,4 +331,105 @@ pub struct ReadModelsDump {
     pub actions: Vec<ActionDump>,
     pub tables: Vec<TableView>,
     pub agreements: Vec<AgreementView>,
+    /// Every indicator, by plan then code.
+    pub indicators: Vec<IndicatorView>,
+}
+
+/// The latest measurement of an indicator's own territory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct LatestValue {
+    pub period: String,
+    /// Its current value (the last correction's, if any), a decimal as a string.
+    pub value: String,
+}
+
+/// One indicator in `GET /api/v1/plans/{plan}/indicators`, with its classification
+/// under the rule named by `rule_version` (see `metroplan_api::trend`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct IndicatorSummary {
+    pub code: String,
+    pub strategy: String,
+    pub name: String,
+    pub unit: String,
+    pub source: String,
+    /// `increase` | `decrease` | `stable`.
+    pub direction: String,
+    /// The territory of the baseline and target, whose measurements the trend reads.
+    pub territory: String,
+    pub baseline_value: String,
+    pub baseline_year: u32,
+    pub target_value: String,
+    pub target_year: u32,
+    pub latest: Option<LatestValue>,
+    /// `improving` | `worsening` | `steady` | `insufficient_data`.
+    pub trend: String,
+    /// `achieved` | `on_track` | `off_track` | `not_assessable`.
+    pub on_track: String,
+    /// The version of the rule that classified `trend` and `on_track` (`trend-v1`).
+    pub rule_version: String,
+    /// Measurements recorded, every territory.
+    pub measurements: u64,
+    pub version: u64,
+}
+
+/// A strategy's indicators.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct StrategyIndicators {
+    pub strategy: String,
+    /// The strategy's name in the plan (empty when the plan does not know it).
+    pub name: String,
+    pub indicators: Vec<IndicatorSummary>,
+}
+
+/// `GET /api/v1/plans/{plan}/indicators`: every indicator, per strategy in plan order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct PlanIndicators {
+    pub plan: String,
+    pub rule_version: String,
+    pub strategies: Vec<StrategyIndicators>,
+    /// Global position the read models had reached when this was answered.
+    pub position: u64,
+}
+
+/// A correction of a measurement: what it replaced, the new value, why, who and when.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct CorrectionView {
+    pub previous_value: String,
+    pub value: String,
+    pub reason: String,
+    pub actor: String,
+    pub on_behalf_of: String,
+    pub recorded_at: String,
+    pub position: u64,
+}
+
+/// A measurement with its original value, its current one and every correction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct MeasurementView {
+    /// Its number in the indicator: the `{measurement}` of the corrections route.
+    pub measurement: u32,
+    pub period: String,
+    pub territory: String,
+    /// The current value: the last correction's, or the original.
+    pub value: String,
+    /// The value as first recorded.
+    pub original_value: String,
+    pub source_note: String,
+    pub actor: String,
+    pub on_behalf_of: String,
+    pub recorded_at: String,
+    pub position: u64,
+    pub corrections: Vec<CorrectionView>,
+}
+
+/// `GET /api/v1/plans/{plan}/indicators/{code}`: the definition, the classification
+/// and the measurement series (by territory, then period).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct IndicatorView {
+    pub plan: String,
+    #[serde(flatten)]
+    pub summary: IndicatorSummary,
+    pub series: Vec<MeasurementView>,
+    /// Global position the read models had reached when this was answered.
+    pub position: u64,
 }

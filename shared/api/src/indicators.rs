@@ -45,16 +45,6 @@ impl Decimal {
         self.mantissa * 10i128.pow(scale - self.scale)
     }
 
-    /// `self - other`, exact.
-    #[must_use]
-    pub fn sub(self, other: Self) -> Self {
-        let scale = self.scale.max(other.scale);
-        Self {
-            mantissa: self.at_scale(scale) - other.at_scale(scale),
-            scale,
-        }
-    }
-
     /// `self × n`, exact (the limits keep it far from overflow for year counts).
     #[must_use]
     pub fn times(self, n: i64) -> Self {
@@ -79,6 +69,18 @@ impl Decimal {
         Self {
             mantissa: self.mantissa.abs(),
             scale: self.scale,
+        }
+    }
+}
+
+impl std::ops::Sub for Decimal {
+    type Output = Self;
+    /// Exact, at the larger of the two scales.
+    fn sub(self, other: Self) -> Self {
+        let scale = self.scale.max(other.scale);
+        Self {
+            mantissa: self.at_scale(scale) - other.at_scale(scale),
+            scale,
         }
     }
 }
@@ -422,7 +424,7 @@ mod tests {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
         assert_eq!(d("12.5"), d("12.50"));
         assert!(d("-0.75") < d("0"));
-        assert_eq!(d("0.1").sub(d("0.3")).to_string(), "-0.2");
+        assert_eq!((d("0.1") - d("0.3")).to_string(), "-0.2");
         assert_eq!(d("1250.50").to_string(), "1250.50");
         assert_eq!(d("-0.05").to_string(), "-0.05");
         assert_eq!(d("7").times(3).to_string(), "21");

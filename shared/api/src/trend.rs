@@ -45,6 +45,17 @@ pub enum Trend {
     InsufficientData,
 }
 
+impl Trend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::Improving => "improving",
+            Trend::Worsening => "worsening",
+            Trend::Steady => "steady",
+            Trend::InsufficientData => "insufficient_data",
+        }
+    }
+}
+
 /// Whether the latest value keeps pace with the way from baseline to target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +64,17 @@ pub enum OnTrack {
     OnTrack,
     OffTrack,
     NotAssessable,
+}
+
+impl OnTrack {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTrack::Achieved => "achieved",
+            OnTrack::OnTrack => "on_track",
+            OnTrack::OffTrack => "off_track",
+            OnTrack::NotAssessable => "not_assessable",
+        }
+    }
 }
 
 /// What the rule needs of an indicator's definition.
@@ -95,10 +117,9 @@ fn trend(goal: &Goal, previous: Decimal, latest: Decimal) -> Trend {
     let better = match goal.direction {
         Direction::Increase => latest.cmp(&previous),
         Direction::Decrease => previous.cmp(&latest),
-        Direction::Stable => previous
-            .sub(goal.target)
+        Direction::Stable => (previous - goal.target)
             .abs()
-            .cmp(&latest.sub(goal.target).abs()),
+            .cmp(&(latest - goal.target).abs()),
     };
     match better {
         std::cmp::Ordering::Greater => Trend::Improving,
@@ -112,16 +133,16 @@ fn on_track(goal: &Goal, year: u16, latest: Decimal) -> OnTrack {
         return OnTrack::NotAssessable;
     }
     if goal.direction == Direction::Stable {
-        let now = latest.sub(goal.target).abs();
+        let now = (latest - goal.target).abs();
         return if now.signum() == 0 {
             OnTrack::Achieved
-        } else if now <= goal.baseline.sub(goal.target).abs() {
+        } else if now <= (goal.baseline - goal.target).abs() {
             OnTrack::OnTrack
         } else {
             OnTrack::OffTrack
         };
     }
-    let way = goal.target.sub(goal.baseline);
+    let way = goal.target - goal.baseline;
     if way.signum() == 0 {
         return OnTrack::NotAssessable;
     }
@@ -129,7 +150,7 @@ fn on_track(goal: &Goal, year: u16, latest: Decimal) -> OnTrack {
     // keeps c ≥ e when way > 0 and flips it when way < 0: compare
     // sign(way) × covered × span with |way| × elapsed.
     let sign = i64::from(way.signum());
-    let covered = latest.sub(goal.baseline).times(sign);
+    let covered = (latest - goal.baseline).times(sign);
     let span = i64::from(goal.target_year - goal.baseline_year);
     let elapsed = i64::from(year.min(goal.target_year) - goal.baseline_year);
     if covered >= way.abs() {

@@ -61,6 +61,7 @@ both_deployments!(
     auditors_see_the_plan_as_it_stood_at_any_point_and_what_changed_between_two,
     the_audit_trail_filters_pages_and_exports_and_auditors_write_nothing,
     a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past,
+    context_indicators_are_measured_corrected_imported_and_classified_with_the_rule_version,
 );
 
 /// Presence (who is viewing or editing what) and the web front end's serving.

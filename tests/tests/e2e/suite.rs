@@ -1224,3 +1224,204 @@ pub async fn a_full_replay_equals_the_live_read_models_and_a_partial_one_the_pas
         .unwrap();
     assert!(!run.status.success(), "a replay past the head is refused");
 }
+
+/// Posts a CSV file to the import route.
+async fn import_csv(s: &Server, token: &str, csv: &str, dry_run: bool) -> (StatusCode, Value) {
+    let r = s
+        .http
+        .post(format!(
+            "{}/api/v1/plans/{PLAN}/indicators/measurements/import?dry_run={dry_run}",
+            s.base
+        ))
+        .bearer_auth(token)
+        .header("content-type", "text/csv; charset=utf-8")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Context indicators on strategy 2.1 of the demo plan. The figures are examples,
+/// labelled so, never official data.
+pub async fn context_indicators_are_measured_corrected_imported_and_classified_with_the_rule_version(
+    s: Server,
+) {
+    const CODE: &str = "ESEMPIO-2.1-01";
+    let base = format!("/api/v1/plans/{PLAN}/indicators");
+    let mut ws = s.ws(&s.viewer).await;
+    subscribe(&mut ws, &[&format!("indicator:{PLAN}/{CODE}")], None).await;
+
+    let definition = json!({
+        "code": CODE,
+        "strategy": "2.1",
+        "name": "ESEMPIO - Superficie forestale metropolitana (dati illustrativi, non ufficiali)",
+        "unit": "ha",
+        "source": "Esempio per i test: dati non ufficiali",
+        "direction": "increase",
+        "baseline_value": "1000",
+        "baseline_year": 2020,
+        "target_value": "1300",
+        "target_year": 2023,
+        "territory": ORG,
+    });
+    let (status, body) = s.post(&s.reporter, &base, definition.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a reporter does not define: {body}"
+    );
+    let mut wrong = definition.clone();
+    wrong["strategy"] = json!("9.9");
+    let (status, body) = s.post(&s.editor, &base, wrong).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "strategy");
+    let (status, body) = s.post(&s.editor, &base, definition).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["stream"], format!("indicator:{PLAN}/{CODE}"));
+
+    // A measurement by a reporter, live on the indicator's topic.
+    let measurements = format!("{base}/{CODE}/measurements");
+    let m2021 = json!({"period": "2021", "territory": ORG, "value": "1080", "source_note": "Esempio, non ufficiale"});
+    let (status, recorded) = s.post(&s.reporter, &measurements, m2021.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{recorded}");
+    let recorded_at = recorded["position"].as_u64().unwrap();
+    loop {
+        let frame = next_json(&mut ws).await;
+        if frame["delta"]["event_type"] == "MeasurementRecorded" {
+            assert_eq!(frame["topic"], format!("indicator:{PLAN}/{CODE}"));
+            assert_eq!(frame["position"], recorded_at);
+            assert_eq!(frame["delta"]["payload"]["value"], "1080");
+            break;
+        }
+    }
+    let (status, body) = s.post(&s.reporter, &measurements, m2021).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the same period and territory twice: {body}"
+    );
+    assert_eq!(body["field"], "period");
+
+    // A correction keeps the original.
+    let (status, corrected) = s
+        .post(
+            &s.reporter,
+            &format!("{measurements}/1/corrections"),
+            json!({"value": "1100", "reason": "Rettifica della fonte (esempio)"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{corrected}");
+    let position = corrected["position"].as_u64().unwrap();
+    let (_, _, view) = s
+        .get(&s.viewer, &format!("{base}/{CODE}?min_position={position}"))
+        .await;
+    let first = &view["series"][0];
+    assert_eq!(
+        (first["value"].as_str(), first["original_value"].as_str()),
+        (Some("1100"), Some("1080"))
+    );
+    assert_eq!(first["corrections"][0]["previous_value"], "1080");
+    assert_eq!(
+        first["corrections"][0]["reason"],
+        "Rettifica della fonte (esempio)"
+    );
+    assert_eq!(view["trend"], "insufficient_data");
+    assert_eq!(view["rule_version"], "trend-v1");
+    // As it stood before the correction.
+    let (_, _, before) = s
+        .get(&s.viewer, &format!("{base}/{CODE}?at={recorded_at}"))
+        .await;
+    assert_eq!(before["series"][0]["value"], "1080");
+    assert_eq!(before["series"][0]["corrections"], json!([]));
+
+    // A dry run with bad rows reports each with its line and stores nothing.
+    let head = s.head().await;
+    let bad = format!(
+        "indicator;period;territory;value;source_note\n\
+         {CODE};2022;{ORG};1.210,5;Esempio\n\
+         NON-ESISTE;2022;{ORG};3;Esempio\n\
+         {CODE};2023;{ORG};12.5;Esempio\n\
+         {CODE};2021;{ORG};1.000;Esempio\n\
+         {CODE};2023;{ORG}\n"
+    );
+    for dry_run in [true, false] {
+        let (status, problem) = import_csv(&s, &s.reporter, &bad, dry_run).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        let lines: Vec<u64> = problem["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, vec![3, 4, 5, 6], "{problem}");
+        assert!(
+            problem["rows"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("NON-ESISTE"),
+            "{problem}"
+        );
+    }
+    assert_eq!(s.head().await, head, "nothing stored");
+
+    // A valid file: the dry run stores nothing, the import stores it.
+    let good = format!(
+        "indicator;period;territory;value;source_note\n\
+         {CODE};2022;{ORG};1.210,5;Esempio, non ufficiale\n\
+         {CODE};2022;Ivrea;12,5;Esempio, non ufficiale\n"
+    );
+    let (status, dry) = import_csv(&s, &s.reporter, &good, true).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["import"]["dry_run"], true);
+    assert_eq!(dry["import"]["rows"], 2);
+    assert_eq!(s.head().await, head, "a dry run stores nothing");
+    let (status, done) = import_csv(&s, &s.reporter, &good, false).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["import"]["indicators"][0]["rows"], 2);
+    let position = done["position"].as_u64().unwrap();
+    assert_eq!(s.head().await, head + 2);
+
+    // Read with trend and rule version: 210.5 of 300 ha after two of three years.
+    let (status, _, list) = s
+        .get(&s.viewer, &format!("{base}?min_position={position}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["rule_version"], "trend-v1");
+    let strategy = list["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["strategy"] == "2.1")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(
+        strategy["name"],
+        "Costruire e infrastrutturare la metropoli verde"
+    );
+    let indicator = strategy["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == CODE)
+        .unwrap();
+    assert_eq!(
+        indicator["latest"],
+        json!({"period": "2022", "value": "1210.5"})
+    );
+    assert_eq!(indicator["trend"], "improving");
+    assert_eq!(indicator["on_track"], "on_track");
+    assert_eq!(indicator["rule_version"], "trend-v1");
+    assert_eq!(indicator["measurements"], 3);
+    let (_, _, view) = s.get(&s.viewer, &format!("{base}/{CODE}")).await;
+    let territories: Vec<&str> = view["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["territory"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        territories,
+        vec![ORG, ORG, "Ivrea"],
+        "its own territory first"
+    );
+}

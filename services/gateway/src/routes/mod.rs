@@ -18,6 +18,7 @@ use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
 mod audit;
 mod audit_proofs;
+mod indicators;
 mod partnership;
 mod plans;
 mod system;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(plans::router())
         .merge(partnership::router())
+        .merge(indicators::router())
         .merge(audit::router())
         .merge(audit_proofs::router())
 }
