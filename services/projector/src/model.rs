@@ -1432,7 +1432,103 @@ mod tests {
         );
         log.action("1.1.4", "1.1");
         log.report("1.1.1", "completed", 100);
+        an_indicator_measured_and_corrected(&mut log);
         log
+    }
+
+    /// An indicator of strategy 2.1 (example figures): 1000 in 2020 to 1300 by 2023,
+    /// measured in 2021 and 2022, the 2022 figure corrected, one figure elsewhere.
+    fn an_indicator_measured_and_corrected(log: &mut Log) {
+        use pb::indicator_event::Event;
+        let stream = streams::indicator("P", "IC-1");
+        let add = |log: &mut Log, e: Event| {
+            log.add(&stream, pb::IndicatorEvent { event: Some(e) });
+        };
+        add(
+            log,
+            Event::IndicatorDefined(pb::IndicatorDefined {
+                plan: "P".into(),
+                code: "IC-1".into(),
+                strategy: "2.1".into(),
+                name: "Esempio".into(),
+                direction: "increase".into(),
+                baseline_value: "1000".into(),
+                baseline_year: 2020,
+                target_value: "1300".into(),
+                target_year: 2023,
+                territory: "CMTo".into(),
+                ..Default::default()
+            }),
+        );
+        for (n, period, territory, value) in [
+            (1, "2021", "CMTo", "1100"),
+            (2, "2022", "CMTo", "1150"),
+            (3, "2022", "Ivrea", "7"),
+        ] {
+            add(
+                log,
+                Event::MeasurementRecorded(pb::MeasurementRecorded {
+                    plan: "P".into(),
+                    indicator: "IC-1".into(),
+                    measurement: n,
+                    period: period.into(),
+                    territory: territory.into(),
+                    value: value.into(),
+                    source_note: String::new(),
+                }),
+            );
+        }
+        add(
+            log,
+            Event::MeasurementCorrected(pb::MeasurementCorrected {
+                plan: "P".into(),
+                indicator: "IC-1".into(),
+                measurement: 2,
+                period: "2022".into(),
+                territory: "CMTo".into(),
+                previous_value: "1150".into(),
+                value: "1210".into(),
+                reason: "rettifica".into(),
+            }),
+        );
+    }
+
+    #[test]
+    fn an_indicator_shows_both_values_of_a_correction_and_is_classified_on_its_territory() {
+        let log = a_plan_with_history();
+        let view = log.models.indicator("P", "IC-1").unwrap();
+        let m = &view.series[1];
+        assert_eq!(
+            (
+                m.period.as_str(),
+                m.value.as_str(),
+                m.original_value.as_str()
+            ),
+            ("2022", "1210", "1150")
+        );
+        assert_eq!(m.corrections[0].reason, "rettifica");
+        assert_eq!(view.series[2].territory, "Ivrea");
+        let s = &view.summary;
+        assert_eq!(s.latest.as_ref().map(|l| l.value.as_str()), Some("1210"));
+        // 210 of 300 after two of three years: on track (the uncorrected 1150 was not).
+        assert_eq!(
+            (s.trend.as_str(), s.on_track.as_str()),
+            ("improving", "on_track")
+        );
+        assert_eq!(s.rule_version, metroplan_api::trend::RULE_VERSION);
+        let before = log.models.clone();
+        let list = before.plan_indicators("P").unwrap();
+        assert_eq!(list.strategies.len(), 1);
+        assert_eq!(list.strategies[0].strategy, "2.1");
+        assert!(log.models.plan_indicators("Q").is_none());
+        assert!(log.models.indicator("P", "IC-2").is_none());
+        let mut replay = ReadModels::default();
+        for e in &log.events[..log.events.len() - 1] {
+            replay.apply(e);
+        }
+        let old = replay.indicator("P", "IC-1").unwrap();
+        assert_eq!(old.series[1].value, "1150");
+        assert_eq!(old.summary.on_track, "off_track");
     }
 
     #[test]
