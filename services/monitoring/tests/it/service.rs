@@ -37,6 +37,33 @@ async fn world() -> World {
         },
     )
     .await;
+    for (code, axis, name) in [
+        (
+            "2.1",
+            "2",
+            "Costruire e infrastrutturare la metropoli verde",
+        ),
+        (
+            "3.1",
+            "3",
+            "Progettare la mobilità metropolitana come servizio multimodale agli utenti e ai territori",
+        ),
+    ] {
+        append(
+            &store,
+            &streams::plan(PLAN),
+            pb::PlanEvent {
+                event: Some(pb::plan_event::Event::StrategyAdded(pb::StrategyAdded {
+                    plan: PLAN.into(),
+                    code: code.into(),
+                    axis: axis.into(),
+                    name: name.into(),
+                    ..Default::default()
+                })),
+            },
+        )
+        .await;
+    }
     for (code, title) in [
         ("2.1.3", "Gran Bosco Torino"),
         (
@@ -286,4 +313,120 @@ fn the_command_travels_as_tagged_json_and_the_body_refuses_unknown_fields() {
 
     let extra = serde_json::json!({"status": "started", "progress": 5, "note": "", "as_of": "2022-01-01", "percent": 5});
     assert!(serde_json::from_value::<ReportProgress>(extra).is_err());
+}
+
+/// Defines an example indicator (not official data) on `strategy`.
+fn define(code: &str, strategy: &str) -> MonitoringCommand {
+    MonitoringCommand::DefineIndicator {
+        plan: PLAN.into(),
+        body: metroplan_api::indicators::DefineIndicator {
+            code: code.into(),
+            strategy: strategy.into(),
+            name: format!("ESEMPIO {code} (dati non ufficiali)"),
+            unit: "%".into(),
+            source: "Esempio".into(),
+            direction: "decrease".into(),
+            baseline_value: "40".into(),
+            baseline_year: 2020,
+            target_value: "30".into(),
+            target_year: 2023,
+            territory: "Città metropolitana di Torino".into(),
+        },
+    }
+}
+
+fn import(csv: &str, dry_run: bool) -> MonitoringCommand {
+    MonitoringCommand::ImportMeasurements {
+        plan: PLAN.into(),
+        csv: csv.into(),
+        dry_run,
+    }
+}
+
+#[tokio::test]
+async fn an_import_of_several_indicators_stores_nothing_until_every_row_is_valid_then_one_append_each()
+ {
+    let w = world().await;
+    for (code, strategy) in [("ES-2.1-A", "2.1"), ("ES-3.1-A", "3.1")] {
+        w.service
+            .handle(&ctx(Role::Editor), define(code, strategy))
+            .await
+            .unwrap();
+    }
+    let head = w.store.head_position().await.unwrap();
+    let bad = "indicator,period,territory,value\n\
+               ES-2.1-A,2021,Città metropolitana di Torino,38.5\n\
+               ES-3.1-A,2021,Città metropolitana di Torino,39\n\
+               ES-3.1-A,2021,Città metropolitana di Torino,37\n";
+    for dry_run in [true, false] {
+        match w
+            .service
+            .handle(&ctx(Role::Reporter), import(bad, dry_run))
+            .await
+        {
+            Err(ApiError::InvalidRows { rows }) => {
+                assert_eq!(rows.len(), 1, "{rows:?}");
+                assert_eq!(
+                    (rows[0].line, rows[0].column.as_deref()),
+                    (4, Some("period"))
+                );
+            }
+            other => panic!("expected the duplicate row, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        w.store.head_position().await.unwrap(),
+        head,
+        "nothing stored"
+    );
+
+    let good = "indicator,period,territory,value\n\
+                ES-3.1-A,2021,Città metropolitana di Torino,39\n\
+                ES-2.1-A,2021,Città metropolitana di Torino,38.5\n\
+                ES-3.1-A,2022,Città metropolitana di Torino,36.25\n";
+    let dry = w
+        .service
+        .handle(&ctx(Role::Reporter), import(good, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store.head_position().await.unwrap(),
+        head,
+        "a dry run stores nothing"
+    );
+    assert!(
+        dry.import
+            .as_ref()
+            .is_some_and(|i| i.dry_run && i.rows == 3)
+    );
+    let done = w
+        .service
+        .handle(&ctx(Role::Reporter), import(good, false))
+        .await
+        .unwrap();
+    let summary = done.import.unwrap();
+    let per: Vec<(&str, u64, u64)> = summary
+        .indicators
+        .iter()
+        .map(|i| (i.indicator.as_str(), i.rows, i.version))
+        .collect();
+    assert_eq!(
+        per,
+        vec![("ES-3.1-A", 2, 3), ("ES-2.1-A", 1, 2)],
+        "in the file's order"
+    );
+    assert_eq!(done.position, head + 3);
+    assert_eq!(done.events.len(), 3);
+    let stream = w
+        .store
+        .read_stream(&streams::indicator(PLAN, "ES-3.1-A"), 1, 10)
+        .await
+        .unwrap();
+    let appended: Vec<u64> = stream.iter().skip(1).map(|e| e.position).collect();
+    assert_eq!(
+        appended,
+        vec![head + 1, head + 2],
+        "one append: adjacent positions"
+    );
+    assert_eq!(stream[1].metadata.actor, "m.rossi");
 }
