@@ -1342,6 +1342,36 @@ pub async fn context_indicators_are_measured_corrected_imported_and_classified_w
 
     // A dry run with bad rows reports each with its line and stores nothing.
     let head = s.head().await;
+    let header_only = "indicator;period;territory;value\n";
+    let (status, problem) = import_csv(&s, &s.viewer, header_only, true).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a viewer imports nothing: {problem}"
+    );
+    let r = s
+        .http
+        .post(format!(
+            "{}{base}/measurements/import?dry_run=perhaps",
+            s.base
+        ))
+        .bearer_auth(&s.reporter)
+        .body(header_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["field"], "dry_run", "{problem}");
+    let r = s
+        .http
+        .post(format!("{}{base}/measurements/import", s.base))
+        .bearer_auth(&s.reporter)
+        .body(vec![0xff_u8, 0xfe, b';'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "not UTF-8");
     let bad = format!(
         "indicator;period;territory;value;source_note\n\
          {CODE};2022;{ORG};1.210,5;Esempio\n\
