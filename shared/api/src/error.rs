@@ -28,7 +28,7 @@ pub enum ApiError {
     },
     /// A file of rows (a CSV import) with bad rows: each with its line and why. Nothing
     /// was stored.
-    #[error("{} bad rows, nothing imported", rows.len())]
+    #[error("bad rows: {}, nothing imported", rows.len())]
     InvalidRows {
         rows: Vec<crate::indicators::RowError>,
     },
