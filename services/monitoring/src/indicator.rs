@@ -18,7 +18,8 @@
 //!   `decrease` below ([`ApiError::Validation`]).
 //! - **record**: the indicator is defined ([`ApiError::NotFound`]); the period is a
 //!   [`Period`], the territory is not blank, the value a [`Decimal`]; no measurement
-//!   of the same period and territory exists ([`ApiError::Rejected`] on `period`: send
+//!   of the same period and territory ([`same_territory`]: case and spacing ignored)
+//!   exists ([`ApiError::Rejected`] on `period`: send
 //!   a correction instead).
 //! - **correct**: the indicator is defined and the measurement exists
 //!   ([`ApiError::NotFound`]); the value is a [`Decimal`] other than the current one
@@ -32,7 +33,7 @@ use std::collections::BTreeMap;
 use metroplan_api::ApiError;
 use metroplan_api::indicators::{
     CorrectMeasurement, Decimal, DefineIndicator, Direction, IndicatorCode, Period,
-    RecordMeasurement, RowError,
+    RecordMeasurement, RowError, same_territory,
 };
 use metroplan_api::values::{ItemCode, Level, PlanCode};
 use metroplan_events::{Aggregate, RecordedEvent, pb};
@@ -98,7 +99,8 @@ impl Indicator {
 
     fn measurement_of(&self, period: &Period, territory: &str) -> Option<&Measurement> {
         self.measurements.iter().find(|m| {
-            m.territory == territory && m.period.parse::<Period>().is_ok_and(|p| p == *period)
+            same_territory(&m.territory, territory)
+                && m.period.parse::<Period>().is_ok_and(|p| p == *period)
         })
     }
 }

@@ -954,19 +954,19 @@ impl ReadModels {
     }
 
     fn indicator_summary(i: &IndicatorState) -> IndicatorSummary {
-        use metroplan_api::indicators::{Decimal, Period};
+        use metroplan_api::indicators::{Decimal, Period, same_territory};
         use metroplan_api::trend::{Goal, OnTrack, Trend, classify};
         let d = &i.def;
         let series: Vec<(Period, Decimal)> = i
             .measurements
             .iter()
-            .filter(|m| m.recorded.territory == d.territory)
+            .filter(|m| same_territory(&m.recorded.territory, &d.territory))
             .filter_map(|m| Some((m.recorded.period.parse().ok()?, m.value.parse().ok()?)))
             .collect();
         let latest = i
             .measurements
             .iter()
-            .filter(|m| m.recorded.territory == d.territory)
+            .filter(|m| same_territory(&m.recorded.territory, &d.territory))
             .filter_map(|m| Some((m.recorded.period.parse::<Period>().ok()?, m)))
             .max_by(|a, b| a.0.cmp(&b.0))
             .map(|(_, m)| LatestValue {
@@ -1079,10 +1079,11 @@ impl ReadModels {
                     .collect(),
             })
             .collect();
+        use metroplan_api::indicators::same_territory;
         let main = &i.def.territory;
         series.sort_by_cached_key(|m| {
             (
-                &m.territory != main,
+                !same_territory(&m.territory, main),
                 m.territory.clone(),
                 m.period.parse::<metroplan_api::indicators::Period>().ok(),
                 m.measurement,

@@ -285,6 +285,20 @@ impl fmt::Display for IndicatorCode {
     }
 }
 
+/// Whether two territory names name the same territory: equal once trimmed, with runs
+/// of white space as one space, ignoring case (`Città Metropolitana  di Torino` is
+/// `Città metropolitana di Torino`; accents count). Used by the duplicate rule and by
+/// the trend, which reads the measurements of the indicator's own territory.
+pub fn same_territory(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    norm(a) == norm(b)
+}
+
 /// Which way an indicator should move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -442,6 +456,19 @@ mod tests {
         ] {
             assert!(bad.parse::<Decimal>().is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn territories_match_ignoring_case_and_spacing_but_not_accents() {
+        assert!(same_territory(
+            "Città metropolitana di Torino",
+            " città  Metropolitana di torino "
+        ));
+        assert!(!same_territory(
+            "Città metropolitana di Torino",
+            "Citta metropolitana di Torino"
+        ));
+        assert!(!same_territory("Ivrea", "Ivrea (TO)"));
     }
 
     #[test]

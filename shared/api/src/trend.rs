@@ -6,8 +6,9 @@
 //! # Rule `trend-v1`
 //!
 //! Only the measurements of the indicator's own territory (the one its baseline and
-//! target refer to) count, each at its current value (the last correction's, if any),
-//! ordered by period. Let `latest` be the last of them and `previous` the one before.
+//! target refer to, compared by [`same_territory`](crate::indicators::same_territory):
+//! case and spacing ignored) count, each at its current value (the last correction's,
+//! if any), ordered by period. Let `latest` be the last of them and `previous` the one before.
 //!
 //! **Trend** (`improving` | `worsening` | `steady` | `insufficient_data`), from the
 //! last two measurements: fewer than two is `insufficient_data`. Otherwise, for a

@@ -186,6 +186,12 @@ fn measurements_are_numbered_and_one_per_period_and_territory() {
         ),
         err("rejected", "period")
     );
+    let respelled = measurement("2021", " città  metropolitana di torino", "1200");
+    assert_eq!(
+        field_of(decide_record(&state, &plan(), &code(), &respelled).unwrap_err()),
+        err("rejected", "period"),
+        "the same territory however spaced and cased"
+    );
     assert_eq!(
         field_of(
             decide_record(&state, &plan(), &code(), &measurement("2021-13", CMTO, "1"))
