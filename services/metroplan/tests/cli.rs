@@ -309,21 +309,10 @@ fn next_line(lines: &mpsc::Receiver<String>, deadline: Instant, seen: &[String])
     })
 }
 
-#[tokio::test]
-async fn serve_demo_answers_with_its_admin_token_and_a_later_token_then_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_owned();
-    let child = metroplan()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning metroplan serve");
-    let mut server = Server { child };
-    let lines = lines_of(&mut server.child);
-
+/// Reads `serve`'s banner up to its admin token: the first URL it printed (without the
+/// final `/`) and the token on the line after `admin token:`.
+fn url_and_admin_token(child: &mut Child) -> (String, String) {
+    let lines = lines_of(child);
     let deadline = Instant::now() + STARTUP;
     let mut seen = Vec::new();
     let mut base = None;
@@ -343,6 +332,23 @@ async fn serve_demo_answers_with_its_admin_token_and_a_later_token_then_stops_on
     };
     let base =
         base.unwrap_or_else(|| panic!("serve printed no URL before the admin token: {seen:#?}"));
+    (base, admin)
+}
+
+#[tokio::test]
+async fn serve_demo_answers_with_its_admin_token_and_a_later_token_then_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let child = metroplan()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning metroplan serve");
+    let mut server = Server { child };
+    let (base, admin) = url_and_admin_token(&mut server.child);
     assert!(
         !base.ends_with(":0"),
         "serve printed the requested port 0 instead of the bound one: {base}"
@@ -1134,25 +1140,7 @@ mod on_nats {
             .spawn()
             .expect("spawning metroplan serve --nats");
         let mut serving = super::Server { child };
-        let lines = super::lines_of(&mut serving.child);
-        let deadline = Instant::now() + super::STARTUP;
-        let mut seen = Vec::new();
-        let mut base = None;
-        let admin = loop {
-            let line = super::next_line(&lines, deadline, &seen);
-            if base.is_none()
-                && let Some(start) = line.find("http://")
-            {
-                let found = line[start..].split_whitespace().next().unwrap_or_default();
-                base = Some(found.trim_end_matches('/').to_owned());
-            }
-            let is_header = line.trim() == "admin token:";
-            seen.push(line);
-            if is_header {
-                break super::next_line(&lines, deadline, &seen).trim().to_owned();
-            }
-        };
-        let root = base.expect("a URL");
+        let (root, admin) = super::url_and_admin_token(&mut serving.child);
         let base = format!("{root}/api/v1/audit");
         let client = reqwest::Client::new();
         let ready: Value = client
