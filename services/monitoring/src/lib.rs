@@ -7,12 +7,17 @@
 //! - [`indicator`]: the `Indicator` aggregate (stream `indicator:<plan>/<code>`), a
 //!   context indicator and its measurements, with the pure decisions that define it
 //!   and record, correct and import measurements;
+//! - [`campaign`]: the `Campaign` aggregate (stream `campaign:<plan>/<campaign>`), a
+//!   questionnaire campaign with its questions, invitations and answer sets, and the
+//!   pure decisions that draft, open, invite, answer and close it;
 //! - [`import`]: reading a CSV file of measurements (separator, Italian decimals);
 //! - [`plan_facts`]: what the service reads from the plan service's streams (the
 //!   plan's period, whether an action is live);
 //! - [`MonitoringService`]: the I/O around the decision, called by the gateway in
 //!   `metroplan serve` (and, later, by this crate's binary over NATS).
 
+pub mod campaign;
+mod campaign_service;
 pub mod import;
 pub mod indicator;
 pub mod nats;
@@ -20,6 +25,10 @@ pub mod plan_facts;
 pub mod progress;
 mod service;
 
+pub use campaign::{
+    Campaign, PlanSubjects, decide_close, decide_draft, decide_invite, decide_open,
+    decide_questions, decide_submit,
+};
 pub use indicator::{
     ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_import,
     decide_record,

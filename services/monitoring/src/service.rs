@@ -98,6 +98,14 @@ impl MonitoringService {
             MonitoringCommand::ImportMeasurements { plan, csv, dry_run } => {
                 self.import(ctx, &plan, &csv, dry_run).await
             }
+            MonitoringCommand::DraftCampaign { .. }
+            | MonitoringCommand::SetQuestions { .. }
+            | MonitoringCommand::OpenCampaign { .. }
+            | MonitoringCommand::InviteOrganisation { .. }
+            | MonitoringCommand::SubmitAnswers { .. }
+            | MonitoringCommand::CloseCampaign { .. } => {
+                crate::campaign_service::handle(self.store.as_ref(), ctx, cmd).await
+            }
         }
     }
 
@@ -328,7 +336,7 @@ impl MonitoringService {
 }
 
 /// The answer of a command that appended once to `stream`.
-fn outcome(stream: String, append: AppendResult, event_types: &[&str]) -> CommandOutcome {
+pub(crate) fn outcome(stream: String, append: AppendResult, event_types: &[&str]) -> CommandOutcome {
     CommandOutcome {
         stream,
         version: append.stream_version,
@@ -340,7 +348,7 @@ fn outcome(stream: String, append: AppendResult, event_types: &[&str]) -> Comman
     }
 }
 
-fn parse_plan(plan: &str) -> Result<PlanCode, ApiError> {
+pub(crate) fn parse_plan(plan: &str) -> Result<PlanCode, ApiError> {
     plan.parse().map_err(|m| ApiError::validation("plan", m))
 }
 
@@ -349,7 +357,7 @@ fn parse_indicator(field: &str, code: &str) -> Result<IndicatorCode, ApiError> {
 }
 
 /// A decision's own error, or the store's turned into an [`ApiError`].
-fn execute_failure(e: ExecuteError<ApiError>) -> ApiError {
+pub(crate) fn execute_failure(e: ExecuteError<ApiError>) -> ApiError {
     match e {
         ExecuteError::Decision(e) => e,
         ExecuteError::Store(e) => store_failure(e),
@@ -358,7 +366,7 @@ fn execute_failure(e: ExecuteError<ApiError>) -> ApiError {
 
 /// A store failure as the client sees it: a lost race after every retry or a closed
 /// store is worth retrying; anything else is internal.
-fn store_failure(e: StoreError) -> ApiError {
+pub(crate) fn store_failure(e: StoreError) -> ApiError {
     match e {
         StoreError::WrongExpectedVersion { stream, .. } => ApiError::Unavailable {
             message: format!("stream {stream} is busy with concurrent writers, retry"),

@@ -11,6 +11,7 @@ pub mod indicators;
 pub mod monitoring;
 pub mod partnership;
 pub mod plan;
+pub mod questionnaire;
 pub mod trend;
 pub mod values;
 

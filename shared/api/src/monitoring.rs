@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::indicators::{CorrectMeasurement, DefineIndicator, RecordMeasurement};
+use crate::questionnaire::{DraftCampaign, LinkHash, SetQuestions, SubmitAnswers};
 
 /// Body of `POST /api/v1/plans/{plan}/actions/{action}/progress`: the action's status
 /// as of a date, as a whole statement (not a patch of the previous report).
@@ -73,4 +74,32 @@ pub enum MonitoringCommand {
         csv: String,
         dry_run: bool,
     },
+    /// `POST /api/v1/plans/{plan}/campaigns`.
+    DraftCampaign { plan: String, body: DraftCampaign },
+    /// `PUT /api/v1/plans/{plan}/campaigns/{campaign}/questions`.
+    SetQuestions {
+        plan: String,
+        campaign: String,
+        body: SetQuestions,
+    },
+    /// `POST /api/v1/plans/{plan}/campaigns/{campaign}/open`.
+    OpenCampaign { plan: String, campaign: String },
+    /// `POST /api/v1/plans/{plan}/campaigns/{campaign}/invitations`: the gateway made
+    /// the link's secret and sends only its hash.
+    InviteOrganisation {
+        plan: String,
+        campaign: String,
+        organisation: String,
+        link: LinkHash,
+    },
+    /// `PUT /api/v1/questionnaire/{secret}/answers`: the link's hash is the
+    /// credential, checked by the service against the campaign's invitations.
+    SubmitAnswers {
+        plan: String,
+        campaign: String,
+        link: LinkHash,
+        body: SubmitAnswers,
+    },
+    /// `POST /api/v1/plans/{plan}/campaigns/{campaign}/close`.
+    CloseCampaign { plan: String, campaign: String },
 }

@@ -29,16 +29,29 @@ impl Command {
     /// Whether `role` may issue this command: creating a plan and adopting a revision
     /// (an act of the body) need admin; reporting progress needs reporter, editor or
     /// admin; defining a context indicator needs editor or admin, recording, correcting
-    /// and importing its measurements reporter, editor or admin; every other change
+    /// and importing its measurements reporter, editor or admin; managing a
+    /// questionnaire campaign needs editor or admin, and answering one only its
+    /// personal link (checked by the service); every other change
     /// needs editor or admin; auditors and viewers write nothing.
     pub fn permits(&self, role: Role) -> bool {
         match self {
             Command::Plan(PlanCommand::CreatePlan { .. } | PlanCommand::AdoptRevision { .. }) => {
                 role == Role::Admin
             }
+            // The credential of an answer set is its personal link, checked by the
+            // monitoring service against the campaign's invitations; the gateway sends
+            // it only from the link's own route, whatever token (none) came with it.
+            Command::Monitoring(MonitoringCommand::SubmitAnswers { .. }) => true,
             Command::Plan(_)
             | Command::Partnership(_)
-            | Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => role.can_edit(),
+            | Command::Monitoring(
+                MonitoringCommand::DefineIndicator { .. }
+                | MonitoringCommand::DraftCampaign { .. }
+                | MonitoringCommand::SetQuestions { .. }
+                | MonitoringCommand::OpenCampaign { .. }
+                | MonitoringCommand::InviteOrganisation { .. }
+                | MonitoringCommand::CloseCampaign { .. },
+            ) => role.can_edit(),
             Command::Monitoring(_) => role.can_report(),
         }
     }
@@ -51,6 +64,14 @@ impl Command {
             Command::Plan(_) => "edit the plan",
             Command::Monitoring(MonitoringCommand::ReportProgress { .. }) => "report progress",
             Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => "define an indicator",
+            Command::Monitoring(MonitoringCommand::SubmitAnswers { .. }) => "answer a questionnaire",
+            Command::Monitoring(
+                MonitoringCommand::DraftCampaign { .. }
+                | MonitoringCommand::SetQuestions { .. }
+                | MonitoringCommand::OpenCampaign { .. }
+                | MonitoringCommand::InviteOrganisation { .. }
+                | MonitoringCommand::CloseCampaign { .. },
+            ) => "manage questionnaire campaigns",
             Command::Monitoring(_) => "record measurements",
             Command::Partnership(_) => "edit tables and agreements",
         }

@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod payloads_monitoring;
 pub mod payloads_partnership;
 pub mod payloads_plan;
+pub mod payloads_questionnaire;
 pub mod streams;
 pub mod upcast;
 

@@ -6,6 +6,7 @@
 //! | `action:<plan>/<action>` | one action's definition | plan |
 //! | `progress:<plan>/<action>` | one action's implementation status | monitoring |
 //! | `indicator:<plan>/<code>` | one context indicator and its measurements | monitoring |
+//! | `campaign:<plan>/<campaign>` | one questionnaire campaign and its answer sets | monitoring |
 //! | `table:<id>` | one concertation table | partnership |
 //! | `agreement:<id>` | one agreement | partnership |
 
@@ -29,6 +30,11 @@ pub fn progress(plan: &str, action: &str) -> String {
 /// The stream of a context indicator, `indicator:<plan>/<code>`.
 pub fn indicator(plan: &str, code: &str) -> String {
     format!("indicator:{plan}/{code}")
+}
+
+/// The stream of a questionnaire campaign, `campaign:<plan>/<campaign>`.
+pub fn campaign(plan: &str, campaign: &str) -> String {
+    format!("campaign:{plan}/{campaign}")
 }
 
 pub fn table(id: &str) -> String {
