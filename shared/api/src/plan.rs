@@ -131,23 +131,65 @@ pub struct RetireStrategy {
     pub reason: Option<String>,
 }
 
+/// The funding sources of a funding line (and of an agreement's commitment).
+pub const FUNDING_SOURCES: [&str; 6] = [
+    "PNRR",
+    "EU-2021-2027",
+    "REGIONAL",
+    "OWN",
+    "PRIVATE",
+    "OTHER",
+];
+
+/// The funds of an `EU-2021-2027` funding line.
+pub const EU_FUNDS: [&str; 6] = ["FESR", "FSE+", "FEASR", "FEAMPA", "JTF", "INTERREG"];
+
+/// The states of an action's effect on a planning instrument; a link may also leave
+/// it unstated (`""`).
+pub const EFFECT_STATES: [&str; 4] = ["planned", "in_progress", "achieved", "not_pursued"];
+
+/// The levels of a DUP objective, from the widest.
+pub const DUP_LEVELS: [&str; 3] = ["strategic", "operational", "management"];
+
 /// One source of money for an action.
+///
+/// Per source: `PNRR` needs `programme`, the component (`M2C4`), and `measure`, the
+/// measure code (`M2C4I3.1`, `M2C4 I3.1`, or `Investimento 3.1` / `Riforma 1.1` of the
+/// component; stored as `M2C4I3.1`); `mission` (`M1`..`M6`) is derived from the
+/// component when absent and must agree with it. `EU-2021-2027` needs `fund` (`FESR`,
+/// `FSE+`, `FEASR`, `FEAMPA`, `JTF`, `INTERREG`) and `programme`. `OTHER` needs
+/// `programme` to say what it is. `REGIONAL`, `OWN` and `PRIVATE` take any
+/// `programme` and `measure`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundingLineInput {
-    /// The funding source code, e.g. `PNRR`, `EU-2021-2027`, `OWN`.
+    /// `PNRR` | `EU-2021-2027` | `REGIONAL` | `OWN` | `PRIVATE` | `OTHER`.
     pub source: String,
     #[serde(default)]
     pub programme: Option<String>,
     #[serde(default)]
     pub measure: Option<String>,
+    /// `PNRR` only: `M1`..`M6`; derived from the component when absent.
+    #[serde(default)]
+    pub mission: Option<String>,
+    /// `EU-2021-2027` only: `FESR` | `FSE+` | `FEASR` | `FEAMPA` | `JTF` | `INTERREG`.
+    #[serde(default)]
+    pub fund: Option<String>,
+    /// The id of the agreement whose commitment this line records (with
+    /// `commitment_id`): that commitment then counts through this line only.
+    #[serde(default)]
+    pub agreement: Option<String>,
+    /// The commitment's id in `agreement`.
+    #[serde(default)]
+    pub commitment_id: Option<String>,
     /// Euro cents, 0 or more.
     #[serde(default)]
     pub planned_cents: i64,
     /// Euro cents, 0 or more; may exceed `planned_cents`.
     #[serde(default)]
     pub committed_cents: i64,
-    /// Euro cents, 0 or more.
+    /// Euro cents, 0 or more, not above `committed_cents` (a payment follows a
+    /// commitment).
     #[serde(default)]
     pub spent_cents: i64,
 }
@@ -162,6 +204,23 @@ pub struct InstrumentLinkInput {
     pub section: Option<String>,
     #[serde(default)]
     pub effect: Option<String>,
+    /// `planned` | `in_progress` | `achieved` | `not_pursued`; absent or `""`: not stated.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// `DUP` links only: the DUP objective the action became.
+    #[serde(default)]
+    pub dup_objective: Option<DupObjectiveInput>,
+}
+
+/// An objective of the DUP (Documento Unico di Programmazione) that an action became.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DupObjectiveInput {
+    /// `strategic` | `operational` | `management`.
+    pub level: String,
+    /// The objective's code as the DUP writes it (1-40 characters).
+    pub code: String,
+    pub title: String,
 }
 
 /// Adds an action: `POST /plans/{plan}/actions`.

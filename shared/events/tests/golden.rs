@@ -773,13 +773,16 @@ fn encoded<E: EventPayload>(payload: E) -> (Vec<u8>, Value) {
 
 fn funding_lines() -> Vec<pb::FundingLine> {
     vec![
+        // Example figures, not official ones.
         pb::FundingLine {
             source: s("PNRR"),
             programme: s("M2C4"),
-            measure: s("Investimento 3.1"),
+            measure: s("M2C4I3.1"),
             planned_cents: 3_000_000_000,
             committed_cents: 2_500_000_000,
             spent_cents: 420_000_000,
+            mission: s("M2"),
+            ..Default::default()
         },
         pb::FundingLine {
             source: s("OWN"),
@@ -788,6 +791,19 @@ fn funding_lines() -> Vec<pb::FundingLine> {
             planned_cents: 30_000_000,
             committed_cents: 30_000_000,
             spent_cents: 12_000_000,
+            agreement: s(AGREEMENT),
+            commitment_id: s(COMMITMENT),
+            ..Default::default()
+        },
+        pb::FundingLine {
+            source: s("EU-2021-2027"),
+            programme: s("PR FESR Piemonte 2021-2027"),
+            measure: s("Esempio: priorità non ufficiale"),
+            planned_cents: 50_000_000,
+            committed_cents: 0,
+            spent_cents: 0,
+            fund: s("FESR"),
+            ..Default::default()
         },
     ]
 }
@@ -798,11 +814,19 @@ fn instrument_links() -> Vec<pb::InstrumentLink> {
             instrument: s("PTGM"),
             section: s("Rete ecologica metropolitana"),
             effect: s("Recepisce le aree di forestazione come elementi della rete ecologica"),
+            state: s("in_progress"),
+            dup_objective: None,
         },
         pb::InstrumentLink {
             instrument: s("DUP"),
             section: s("Obiettivi operativi"),
             effect: s("Traduce l'azione in obiettivi operativi e di gestione"),
+            state: s("achieved"),
+            dup_objective: Some(pb::DupObjective {
+                level: s("operational"),
+                code: s("ESEMPIO-OO-2.1.3"),
+                title: s("Esempio, non ufficiale: forestazione metropolitana"),
+            }),
         },
     ]
 }
@@ -1068,11 +1092,26 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                 values: funding_lines(),
             }),
             instrument_links: Some(pb::InstrumentLinks {
-                values: vec![pb::InstrumentLink {
-                    instrument: s("PUMS"),
-                    section: s("Mobilità come servizio"),
-                    effect: s("Attua la misura del PUMS sulla mobilità condivisa e a chiamata"),
-                }],
+                values: vec![
+                    pb::InstrumentLink {
+                        instrument: s("PUMS"),
+                        section: s("Mobilità come servizio"),
+                        effect: s("Attua la misura del PUMS sulla mobilità condivisa e a chiamata"),
+                        state: s("planned"),
+                        dup_objective: None,
+                    },
+                    pb::InstrumentLink {
+                        instrument: s("DUP"),
+                        section: s("Missione 10 - Trasporti e diritto alla mobilità"),
+                        effect: s("Diventa un obiettivo strategico del DUP"),
+                        state: s("in_progress"),
+                        dup_objective: Some(pb::DupObjective {
+                            level: s("strategic"),
+                            code: s("ESEMPIO-OS-3"),
+                            title: s("Esempio, non ufficiale: mobilità sostenibile"),
+                        }),
+                    },
+                ],
             }),
         })),
         "ActionMoved" => action(action_event::Event::ActionMoved(pb::ActionMoved {

@@ -79,15 +79,17 @@ fn add(code: &str) -> AddAction {
         funding_lines: Some(vec![FundingLineInput {
             source: "PNRR".into(),
             programme: Some("M2C4".into()),
-            measure: None,
+            measure: Some("Investimento 3.1".into()),
             planned_cents: 10_000_000,
             committed_cents: 0,
             spent_cents: 0,
+            ..FundingLineInput::default()
         }]),
         instrument_links: Some(vec![InstrumentLinkInput {
             instrument: "PTGM".into(),
             section: None,
             effect: Some("green infrastructure".into()),
+            ..InstrumentLinkInput::default()
         }]),
     }
 }
