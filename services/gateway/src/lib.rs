@@ -129,6 +129,7 @@ impl AppState {
         (name = "indicators", description = "Context indicators per strategy: measurements, corrections, CSV import, trend and on-track under a versioned rule"),
         (name = "partnership", description = "Concertation tables and agreements"),
         (name = "audit", description = "For auditors: the audit trail, exports, the read models whole, checkpoints and proofs"),
+        (name = "reports", description = "The monitoring report for a period (HTML, PDF, JSON) and the exports of actions, indicators and open data (CSV, XLSX)"),
         (name = "public", description = "Read by anyone: adopted revisions"),
         (name = "system", description = "Health and API description"),
     )

@@ -20,6 +20,7 @@ pub mod diff;
 mod model;
 pub mod nats;
 pub mod query;
+mod report;
 pub mod timeline;
 pub mod topics;
 pub mod views;

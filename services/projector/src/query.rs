@@ -92,6 +92,11 @@ pub enum Query {
     Dump,
     /// Every plan's adopted revisions, newest first.
     AdoptedRevisions,
+    /// The monitoring report of a plan for a period (see [`crate::report`]).
+    Report {
+        plan: String,
+        period: metroplan_report::Period,
+    },
 }
 
 /// A point in a plan's history.
@@ -142,6 +147,7 @@ impl ReadModels {
             Query::Indicator { plan, indicator } => self.indicator(plan, indicator).and_then(json),
             Query::Dump => json(self.dump()),
             Query::AdoptedRevisions => json(self.adopted_revisions()),
+            Query::Report { plan, period } => self.report(plan, *period).and_then(json),
             // Questions about the past need the timeline: see [`State::answer`].
             Query::At { .. }
             | Query::AsOf { .. }

@@ -21,6 +21,7 @@ mod audit_proofs;
 mod indicators;
 mod partnership;
 mod plans;
+mod report;
 mod system;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(indicators::router())
         .merge(audit::router())
         .merge(audit_proofs::router())
+        .merge(report::router())
 }
 
 /// How fresh, or how old, a read is.

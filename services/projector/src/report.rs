@@ -1,0 +1,224 @@
+//! The monitoring report's data, assembled from the read models for a plan and a
+//! period ([`metroplan_report::Report`]; the gateway renders it).
+//!
+//! The choice: a report describes the plan as the read models stand at the point read
+//! (now, or the `at` / `as_of` a query names), and the period bounds what has a date of
+//! its own: an indicator's series holds the values of its own territory whose period
+//! starts by the period's end, and its trend and on-track are classified on that series
+//! (so a 2022 report is not changed by 2023 figures); an action says whether its latest
+//! progress report speaks for a day in the period. Statuses, funding and instrument
+//! links are those at the point read. Instrument effect states, DUP objectives and
+//! questionnaire results are left empty here until the read models hold them.
+
+use metroplan_api::indicators::{Decimal, Period as MeasurementPeriod, same_territory};
+use metroplan_api::trend::{Goal, classify};
+use metroplan_report::{
+    ActionLine, AxisStatus, FundingLine, FundingSection, IndicatorLine, InstrumentEffect,
+    InstrumentSection, Period, PlanInfo, Report, STATUSES, SeriesPoint, StatusCount,
+};
+
+use crate::ReadModels;
+use crate::views::{ActionView, IndicatorView};
+
+impl ReadModels {
+    /// The monitoring report of `plan` for `period`; `None` for an unknown plan.
+    pub fn report(&self, plan: &str, period: Period) -> Option<Report> {
+        let tree = self.plan_tree(plan)?;
+        let actions: Vec<ActionLine> = tree
+            .axes
+            .iter()
+            .flat_map(|axis| &axis.strategies)
+            .flat_map(|s| &s.actions)
+            .filter_map(|a| self.action(plan, &a.code))
+            .map(|view| action_line(&view, period))
+            .collect();
+        let mut actions = actions;
+        actions.sort_by_key(|a| code_key(&a.code));
+        let status_by_axis = tree
+            .axes
+            .iter()
+            .map(|axis| AxisStatus {
+                axis: axis.code.clone(),
+                name: axis.name.clone(),
+                counts: STATUSES
+                    .iter()
+                    .map(|s| StatusCount {
+                        status: (*s).to_owned(),
+                        actions: axis.rollup.by_status.get(*s).copied().unwrap_or(0),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let axes: Vec<(String, String)> = tree
+            .axes
+            .iter()
+            .map(|a| (a.code.clone(), a.name.clone()))
+            .collect();
+        let mut funding = FundingSection::of(&actions, &axes);
+        funding.agreements_committed_cents = self
+            .agreements(Some(plan))
+            .iter()
+            .filter(|g| g.status != "terminated")
+            .map(|g| g.committed_cents)
+            .sum();
+        let instruments = InstrumentSection {
+            effects: actions
+                .iter()
+                .filter_map(|a| self.action(plan, &a.code))
+                .flat_map(|view| {
+                    view.instrument_links
+                        .into_iter()
+                        .map(move |l| InstrumentEffect {
+                            instrument: l.instrument,
+                            section: l.section,
+                            action: view.code.clone(),
+                            effect: l.effect,
+                            state: String::new(),
+                        })
+                })
+                .collect(),
+            dup_objectives: Vec::new(),
+        };
+        let indicators = self
+            .plan_indicators(plan)
+            .into_iter()
+            .flat_map(|list| list.strategies)
+            .flat_map(|s| s.indicators)
+            .filter_map(|summary| self.indicator(plan, &summary.code))
+            .map(|view| indicator_line(&view, period))
+            .collect();
+        Some(Report {
+            plan: PlanInfo {
+                code: tree.code,
+                title: tree.title,
+                owner: tree.owner,
+            },
+            period,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            position: self.position(),
+            indicators,
+            actions,
+            status_by_axis,
+            instruments,
+            questionnaires: Vec::new(),
+            funding,
+        })
+    }
+}
+
+fn code_key(code: &str) -> Vec<u32> {
+    code.split('.')
+        .map(|p| p.parse().unwrap_or(u32::MAX))
+        .collect()
+}
+
+fn action_line(a: &ActionView, period: Period) -> ActionLine {
+    let funding: Vec<FundingLine> = a
+        .funding_lines
+        .iter()
+        .map(|f| FundingLine {
+            source: f.source.clone(),
+            programme: f.programme.clone(),
+            measure: f.measure.clone(),
+            planned_cents: f.planned_cents,
+            committed_cents: f.committed_cents,
+            spent_cents: f.spent_cents,
+            ..FundingLine::default()
+        })
+        .collect();
+    let status_as_of = a
+        .latest_report
+        .as_ref()
+        .map_or_else(String::new, |r| r.as_of.clone());
+    ActionLine {
+        code: a.code.clone(),
+        title: a.title.clone(),
+        strategy: a.strategy.clone(),
+        axis: a.axis.clone(),
+        competence: a.competence.clone(),
+        status: a.status.clone(),
+        progress: a.progress,
+        reported_in_period: period.contains(&status_as_of),
+        status_as_of,
+        responsible_organisations: a.responsible_organisations.clone(),
+        partner_organisations: a.partner_organisations.clone(),
+        territorial_scope: a.territorial_scope.clone(),
+        planned_start: a.planned_start.clone(),
+        planned_end: a.planned_end.clone(),
+        actual_start: a.actual_start.clone(),
+        actual_end: a.actual_end.clone(),
+        planned_cents: funding.iter().map(|f| f.planned_cents).sum(),
+        committed_cents: funding.iter().map(|f| f.committed_cents).sum(),
+        spent_cents: funding.iter().map(|f| f.spent_cents).sum(),
+        funding,
+    }
+}
+
+fn indicator_line(view: &IndicatorView, period: Period) -> IndicatorLine {
+    use chrono::Datelike;
+    let s = &view.summary;
+    // The month the period ends in: a measurement period that starts by then counts.
+    let end: Option<MeasurementPeriod> =
+        format!("{}-{:02}", period.to().year(), period.to().month())
+            .parse()
+            .ok();
+    let mut series: Vec<(MeasurementPeriod, Decimal, SeriesPoint)> = view
+        .series
+        .iter()
+        .filter(|m| same_territory(&m.territory, &s.territory))
+        .filter_map(|m| {
+            let p: MeasurementPeriod = m.period.parse().ok()?;
+            let v: Decimal = m.value.parse().ok()?;
+            end.as_ref().is_some_and(|end| p <= *end).then(|| {
+                (
+                    p,
+                    v,
+                    SeriesPoint {
+                        period: m.period.clone(),
+                        value: m.value.clone(),
+                    },
+                )
+            })
+        })
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let goal = (|| {
+        Some(Goal {
+            direction: s.direction.parse().ok()?,
+            baseline: s.baseline_value.parse().ok()?,
+            baseline_year: u16::try_from(s.baseline_year).ok()?,
+            target: s.target_value.parse().ok()?,
+            target_year: u16::try_from(s.target_year).ok()?,
+        })
+    })();
+    let measured: Vec<(MeasurementPeriod, Decimal)> = series
+        .iter()
+        .map(|(p, v, _)| (p.clone(), *v))
+        .collect();
+    let (trend, on_track) = goal.map_or_else(
+        || ("insufficient_data".to_owned(), "not_assessable".to_owned()),
+        |g| {
+            let c = classify(&g, &measured);
+            (c.trend.as_str().to_owned(), c.on_track.as_str().to_owned())
+        },
+    );
+    let points: Vec<SeriesPoint> = series.into_iter().map(|(_, _, point)| point).collect();
+    IndicatorLine {
+        code: s.code.clone(),
+        name: s.name.clone(),
+        unit: s.unit.clone(),
+        strategy: s.strategy.clone(),
+        direction: s.direction.clone(),
+        territory: s.territory.clone(),
+        source: s.source.clone(),
+        baseline_value: s.baseline_value.clone(),
+        baseline_year: s.baseline_year,
+        target_value: s.target_value.clone(),
+        target_year: s.target_year,
+        latest: points.last().cloned(),
+        trend,
+        on_track,
+        rule_version: s.rule_version.clone(),
+        series: points,
+    }
+}
