@@ -128,6 +128,7 @@ impl AppState {
         (name = "monitoring", description = "Implementation status of actions"),
         (name = "indicators", description = "Context indicators per strategy: measurements, corrections, CSV import, trend and on-track under a versioned rule"),
         (name = "partnership", description = "Concertation tables and agreements"),
+        (name = "questionnaires", description = "Questionnaire campaigns: questions, invitations through personal links, answers, results per action and strategy"),
         (name = "audit", description = "For auditors: the audit trail, exports, the read models whole, checkpoints and proofs"),
         (name = "reports", description = "The monitoring report for a period (HTML, PDF, JSON) and the exports of actions, indicators and open data (CSV, XLSX)"),
         (name = "public", description = "Read by anyone: adopted revisions"),

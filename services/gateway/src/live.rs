@@ -1,7 +1,8 @@
 //! The live websocket, `/api/v1/live`.
 //!
 //! A client sends `{"type":"subscribe","topics":["plan:PSM-2021-2023"],"from":N}` (topics
-//! `plan:<plan>`, `action:<plan>/<action>`, `indicator:<plan>/<code>`, `dashboard:<plan>`; `from` is the last
+//! `plan:<plan>`, `action:<plan>/<action>`, `indicator:<plan>/<code>`,
+//! `campaign:<plan>/<campaign>`, `dashboard:<plan>`; `from` is the last
 //! position it saw, optional) and receives text frames
 //! `{"type":"delta","topic":..,"position":..,"delta":{..}}` in position order. The
 //! session keeps a cursor, the last global position it considered: events from the
@@ -134,7 +135,7 @@ impl Drop for AbortOnDrop {
 pub(crate) fn valid_topic(t: &str) -> bool {
     match t.split_once(':') {
         Some(("plan" | "dashboard", rest)) => !rest.is_empty() && !rest.contains('/'),
-        Some(("action" | "indicator", rest)) => rest
+        Some(("action" | "indicator" | "campaign", rest)) => rest
             .split_once('/')
             .is_some_and(|(p, a)| !p.is_empty() && !a.is_empty()),
         _ => false,
@@ -246,7 +247,7 @@ async fn session(socket: WebSocket, state: AppState, caller: &Caller) -> Result<
                 match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Subscribe { topics: wanted, from }) => {
                         if let Some(bad) = wanted.iter().find(|t| !valid_topic(t)) {
-                            let msg = serde_json::json!({"type": "error", "field": "topics", "message": format!("{bad:?} is not a topic: plan:<plan>, action:<plan>/<action>, indicator:<plan>/<code> or dashboard:<plan>")});
+                            let msg = serde_json::json!({"type": "error", "field": "topics", "message": format!("{bad:?} is not a topic: plan:<plan>, action:<plan>/<action>, indicator:<plan>/<code>, campaign:<plan>/<campaign> or dashboard:<plan>")});
                             send(&mut tx, msg.to_string()).await?;
                             continue;
                         }
@@ -274,7 +275,7 @@ async fn session(socket: WebSocket, state: AppState, caller: &Caller) -> Result<
                     }
                     Ok(ClientMessage::Presence { topic, state: said, field }) => {
                         if !valid_topic(&topic) {
-                            let msg = serde_json::json!({"type": "error", "field": "topic", "message": format!("{topic:?} is not a topic: plan:<plan>, action:<plan>/<action>, indicator:<plan>/<code> or dashboard:<plan>")});
+                            let msg = serde_json::json!({"type": "error", "field": "topic", "message": format!("{topic:?} is not a topic: plan:<plan>, action:<plan>/<action>, indicator:<plan>/<code>, campaign:<plan>/<campaign> or dashboard:<plan>")});
                             send(&mut tx, msg.to_string()).await?;
                             continue;
                         }

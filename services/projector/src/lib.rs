@@ -16,6 +16,7 @@ use tokio::sync::{RwLock, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 pub mod audit;
+pub mod campaigns;
 pub mod diff;
 mod model;
 pub mod nats;

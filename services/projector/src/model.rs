@@ -27,6 +27,8 @@ pub struct ReadModels {
     agreements: BTreeMap<String, Arc<AgreementView>>,
     /// Context indicators by (plan, code).
     indicators: BTreeMap<(String, String), Arc<IndicatorState>>,
+    /// Questionnaire campaigns and their links (see [`crate::campaigns`]).
+    campaigns: crate::campaigns::Campaigns,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -129,6 +131,9 @@ pub fn payload_json(event: &RecordedEvent) -> serde_json::Value {
         "indicator" => inner(event, |e: pb::IndicatorEvent| {
             to(serde_json::to_value(e.event))
         }),
+        "campaign" => inner(event, |e: pb::CampaignEvent| {
+            to(serde_json::to_value(e.event))
+        }),
         _ => serde_json::Value::Null,
     }
 }
@@ -210,6 +215,7 @@ impl ReadModels {
             "table" => self.apply_table(&event),
             "agreement" => self.apply_agreement(&event),
             "indicator" => self.apply_indicator(&event),
+            "campaign" => self.campaigns.apply(&event),
             _ => {}
         }
     }
@@ -1095,6 +1101,11 @@ impl ReadModels {
             series,
             position: self.position,
         })
+    }
+
+    /// The questionnaire campaigns (see [`crate::campaigns`]).
+    pub fn campaigns(&self) -> &crate::campaigns::Campaigns {
+        &self.campaigns
     }
 
     /// Every read model in one canonical document: what a replay is compared with.

@@ -63,6 +63,38 @@ pub enum Query {
         plan: String,
         indicator: String,
     },
+    /// The questionnaire campaigns of a plan.
+    Campaigns {
+        plan: String,
+    },
+    /// One campaign with its questions and invitations (never a link).
+    Campaign {
+        plan: String,
+        campaign: String,
+    },
+    /// A campaign's results per question, strategy and action.
+    CampaignResults {
+        plan: String,
+        campaign: String,
+    },
+    /// What the holder of a personal link sees, found by the link's SHA-256 (hex).
+    CampaignLink {
+        link: String,
+    },
+    /// A plan's funding rolled up per axis, strategy and source, agreements counted
+    /// once.
+    Funding {
+        plan: String,
+    },
+    /// A plan's effects on every planning instrument.
+    Instruments {
+        plan: String,
+    },
+    /// A plan's effects on one planning instrument.
+    Instrument {
+        plan: String,
+        instrument: String,
+    },
     /// `of` answered on the read models as they stood at global position `at`.
     At {
         at: u64,
@@ -145,6 +177,24 @@ impl ReadModels {
             }
             Query::Indicators { plan } => self.plan_indicators(plan).and_then(json),
             Query::Indicator { plan, indicator } => self.indicator(plan, indicator).and_then(json),
+            Query::Campaigns { plan } => json(self.campaigns().list(plan)),
+            Query::Campaign { plan, campaign } => self
+                .campaigns()
+                .view(plan, campaign, self.position())
+                .and_then(json),
+            Query::CampaignResults { plan, campaign } => self
+                .campaigns()
+                .results(plan, campaign, self.position())
+                .and_then(json),
+            Query::CampaignLink { link } => self
+                .campaigns()
+                .by_link(link, self.position())
+                .and_then(json),
+            Query::Funding { plan } => self.plan_funding(plan).and_then(json),
+            Query::Instruments { plan } => self.plan_instruments(plan).and_then(json),
+            Query::Instrument { plan, instrument } => {
+                self.instrument(plan, instrument).and_then(json)
+            }
             Query::Dump => json(self.dump()),
             Query::AdoptedRevisions => json(self.adopted_revisions()),
             Query::Report { plan, period } => self.report(plan, *period).and_then(json),

@@ -7,6 +7,7 @@
 //! | `plan:P` | `plan:P`, `dashboard:P` |
 //! | `action:P/A`, `progress:P/A` | `plan:P`, `dashboard:P`, `action:P/A` |
 //! | `indicator:P/I` | `plan:P`, `indicator:P/I` |
+//! | `campaign:P/C` | `plan:P`, `campaign:P/C` |
 //! | `table:T`, `agreement:G` | `plan:P`, `dashboard:P`, and `action:P/A` for every action the event names |
 
 use metroplan_events::{EventPayload, RecordedEvent, pb, streams};
@@ -26,6 +27,10 @@ pub fn for_event(event: &RecordedEvent) -> Vec<String> {
         "indicator" => {
             let plan = rest.split_once('/').map_or(rest, |(p, _)| p);
             vec![format!("plan:{plan}"), format!("indicator:{rest}")]
+        }
+        "campaign" => {
+            let plan = rest.split_once('/').map_or(rest, |(p, _)| p);
+            vec![format!("plan:{plan}"), format!("campaign:{rest}")]
         }
         "table" => match pb::TableEvent::decode_recorded(event)
             .ok()

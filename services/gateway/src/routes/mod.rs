@@ -18,6 +18,7 @@ use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
 mod audit;
 mod audit_proofs;
+mod campaigns;
 mod indicators;
 mod partnership;
 mod plans;
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plans::router())
         .merge(partnership::router())
         .merge(indicators::router())
+        .merge(campaigns::router())
         .merge(audit::router())
         .merge(audit_proofs::router())
         .merge(report::router())
@@ -164,11 +166,32 @@ pub fn query_field(message: &str, names: &[&str]) -> String {
 /// Sends `command` as the caller, answering the outcome with its `ETag`.
 pub async fn send(
     state: &AppState,
-    Auth(caller): Auth,
+    auth: Auth,
     headers: &HeaderMap,
     command: Command,
     created: bool,
 ) -> Result<Response, HttpError> {
+    let outcome = dispatch(state, auth, headers, command).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, axum::Json(&outcome)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", outcome.version)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(response)
+}
+
+/// Sends `command` as the caller (the role check, the context with the `X-Reason`)
+/// and returns its outcome.
+pub async fn dispatch(
+    state: &AppState,
+    Auth(caller): Auth,
+    headers: &HeaderMap,
+    command: Command,
+) -> Result<CommandOutcome, HttpError> {
     if !command.permits(caller.role) {
         return Err(ApiError::Forbidden {
             role: caller.role.as_str().into(),
@@ -185,17 +208,7 @@ pub async fn send(
         reason,
         correlation_id: uuid::Uuid::now_v7(),
     };
-    let outcome: CommandOutcome = state.bus.dispatch(ctx, command).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let mut response = (status, axum::Json(&outcome)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", outcome.version)) {
-        response.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(response)
+    Ok(state.bus.dispatch(ctx, command).await?)
 }
 
 /// Asks the read side; `what` names the resource in a 404.
