@@ -1170,3 +1170,141 @@ async fn a_person_signs_in_by_pasting_a_token_and_out_again() {
     );
     c.close().await.unwrap();
 }
+
+/// Clicks the first element matching `css`.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The indicators view and one indicator's page: live classification, the CSV import
+/// with its dry run listing bad rows, recording and correcting from the page. The
+/// figures are examples, labelled so, never official data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_corrections() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    const CODE: &str = "ESEMPIO-2.1-02";
+    let base = format!("/api/v1/plans/{PLAN}/indicators");
+    let (status, body) = s
+        .post(
+            &s.editor,
+            &base,
+            json!({
+                "code": CODE,
+                "strategy": "2.1",
+                "name": "ESEMPIO - Alberi piantati nel Gran Bosco (dati illustrativi, non ufficiali)",
+                "unit": "migliaia",
+                "source": "Esempio per i test: dati non ufficiali",
+                "direction": "increase",
+                "baseline_value": "1000",
+                "baseline_year": 2020,
+                "target_value": "1300",
+                "target_year": 2023,
+                "territory": crate::harness::ORG,
+            }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1100).await;
+    c.goto(&token_link(&s, &s.reporter, &format!("/plans/{PLAN}/indicators")))
+        .await
+        .unwrap();
+    let row = format!("tr[data-indicator='{CODE}']");
+    until_text(&c, &format!("{row} [data-trend]"), "Dati insufficienti").await;
+    until_text(&c, "#indicator-rule", "trend-v1").await;
+
+    // Measurements sent through the API reclassify the open page, live.
+    for (period, value) in [("2021", "1080"), ("2022", "1150")] {
+        let (status, body) = s
+            .post(
+                &s.reporter,
+                &format!("{base}/{CODE}/measurements"),
+                json!({"period": period, "territory": crate::harness::ORG, "value": value,
+                    "source_note": "Esempio, non ufficiale"}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    }
+    until_text(&c, &format!("{row} [data-field='latest']"), "1.150").await;
+    until_text(&c, &format!("{row} [data-trend]"), "In miglioramento").await;
+    accessible(&c, "indicators").await;
+    screenshot(&c, "indicators").await;
+
+    // The dry run lists every bad row with its line and imports nothing.
+    let org = crate::harness::ORG;
+    let bad = format!(
+        "indicator;period;territory;value;source_note\n\
+         {CODE};2023;{org};1.234,5;Esempio\n\
+         {CODE};20X3;{org};abc;Esempio\n"
+    );
+    c.execute(
+        "document.querySelector('#import-csv').value = arguments[0];",
+        vec![json!(bad)],
+    )
+    .await
+    .unwrap();
+    click(&c, "#import-check").await;
+    until_count(&c, "#import-outcome .row-errors li[data-line='3']", 1).await;
+    assert_eq!(count(&c, "#import-outcome .row-errors li[data-line='2']").await, 0);
+    let (_, _, view) = s.get(&s.viewer, &format!("{base}/{CODE}")).await;
+    assert_eq!(view["series"].as_array().unwrap().len(), 2, "nothing imported");
+
+    let good = format!(
+        "indicator;period;territory;value;source_note\n{CODE};2023;{org};1.234,5;Esempio\n"
+    );
+    c.execute(
+        "document.querySelector('#import-csv').value = arguments[0];",
+        vec![json!(good)],
+    )
+    .await
+    .unwrap();
+    click(&c, "#import-check").await;
+    until_text(&c, "#import-outcome", "nulla importato").await;
+    click(&c, "#import-run").await;
+    until_text(&c, "#import-outcome", "Importate 1 righe").await;
+    until_text(&c, &format!("{row} [data-field='latest']"), "1.234,5").await;
+
+    // One indicator's page: the chart of its own territory, record and correct.
+    click(&c, &format!("{row} a")).await;
+    until_count(&c, "#indicator circle.chart-point", 3).await;
+    replace_text(&c, "#record-period", "2024").await;
+    replace_text(&c, "#record-value", "1250,5").await;
+    click(&c, "#record-form button[type='submit']").await;
+    until_text(&c, "#measurements tr[data-measurement='4'] [data-field='value']", "1.250,5").await;
+    until_count(&c, "#indicator circle.chart-point", 4).await;
+
+    click(&c, "#measurements tr[data-measurement='1'] summary").await;
+    replace_text(&c, "#correct-1-value", "1100").await;
+    replace_text(&c, "#correct-1-reason", "Rettifica della fonte (esempio)").await;
+    click(&c, "#measurements tr[data-measurement='1'] .correct-form button").await;
+    until_text(&c, "#measurements tr[data-measurement='1'] [data-field='value']", "1.100").await;
+    until_text(&c, "#measurements tr[data-measurement='1'] .corrections", "1.080").await;
+    until_text(&c, "#measurements tr[data-measurement='1'] .corrections", "Rettifica della fonte").await;
+    let (_, _, view) = s.get(&s.viewer, &format!("{base}/{CODE}")).await;
+    assert_eq!(view["series"][0]["original_value"], "1080");
+    assert_eq!(view["series"][0]["value"], "1100");
+    accessible(&c, "indicator").await;
+    screenshot(&c, "indicator").await;
+
+    // A viewer reads, and is offered neither the record form nor the import.
+    let v = driver.browser(1400, 1100).await;
+    v.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/indicators/{CODE}")))
+        .await
+        .unwrap();
+    until_count(&v, "#indicator circle.chart-point", 4).await;
+    assert_eq!(count(&v, "#record-form:not([hidden])").await, 0);
+    assert_eq!(count(&v, "#measurements .correct-form").await, 0);
+    v.goto(&format!("{}/#/plans/{PLAN}/indicators", s.base)).await.unwrap();
+    until_count(&v, &row, 1).await;
+    assert_eq!(count(&v, "#import-form:not([hidden])").await, 0);
+    v.close().await.unwrap();
+    c.close().await.unwrap();
+}

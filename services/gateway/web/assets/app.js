@@ -3,7 +3,8 @@
 // that undoes what it set up (live subscriptions, presence, timers).
 //
 // Routes: #/ (plans), #/plans/<plan> (explorer), #/plans/<plan>/actions/<action>,
-// #/plans/<plan>/agreements, #/plans/<plan>/tables, #/plans/<plan>/meeting.
+// #/plans/<plan>/agreements, #/plans/<plan>/tables, #/plans/<plan>/meeting,
+// #/plans/<plan>/indicators, #/plans/<plan>/indicators/<indicator>.
 
 import { api, onUnauthorized } from './js/api.js';
 import { captureToken, token, setToken, clearToken } from './js/auth.js';
@@ -16,6 +17,8 @@ import * as action from './js/views/action.js';
 import * as agreements from './js/views/agreements.js';
 import * as tables from './js/views/tables.js';
 import * as meeting from './js/views/meeting.js';
+import * as indicators from './js/views/indicators.js';
+import * as indicator from './js/views/indicator.js';
 
 const live = new Live();
 const main = () => document.getElementById('main');
@@ -40,6 +43,8 @@ function parseRoute(hash) {
   if (parts.length === 3 && parts[2] === 'agreements') return { view: agreements, name: 'agreements', params: { plan } };
   if (parts.length === 3 && parts[2] === 'tables') return { view: tables, name: 'tables', params: { plan } };
   if (parts.length === 3 && parts[2] === 'meeting') return { view: meeting, name: 'meeting', params: { plan } };
+  if (parts.length === 3 && parts[2] === 'indicators') return { view: indicators, name: 'indicators', params: { plan } };
+  if (parts.length === 4 && parts[2] === 'indicators') return { view: indicator, name: 'indicator', params: { plan, indicator: parts[3] } };
   return null;
 }
 
@@ -56,9 +61,11 @@ function renderNav(route) {
     ['explorer', base, t('nav.explorer')],
     ['agreements', `${base}/agreements`, t('nav.agreements')],
     ['tables', `${base}/tables`, t('nav.tables')],
+    ['indicators', `${base}/indicators`, t('nav.indicators')],
     ['meeting', `${base}/meeting`, t('nav.meeting')],
   ];
-  const current = route.name === 'action' ? 'explorer' : route.name;
+  const parent = { action: 'explorer', indicator: 'indicators' };
+  const current = parent[route.name] || route.name;
   replace(nav, h('ul', null, links.map(([name, href, text]) => h('li', null,
     h('a', { href, 'aria-current': name === current ? 'page' : null, dataset: { nav: name } }, text)))));
 }

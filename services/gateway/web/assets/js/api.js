@@ -24,13 +24,16 @@ function utf8Bytes(text) {
 
 /**
  * Calls the API. Answers {status, etag, data}; throws ApiError for 4xx/5xx.
- * `query` values that are null or undefined are left out.
+ * `query` values that are null or undefined are left out. `raw` sends a body that is
+ * not JSON, with `contentType`.
  */
-export async function api(path, { method = 'GET', body, ifMatch, reason, query } = {}) {
+export async function api(path, { method = 'GET', body, raw, contentType, ifMatch, reason, query } = {}) {
   const headers = { Accept: 'application/json' };
   const secret = token();
   if (secret) headers.Authorization = `Bearer ${secret}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A body that is not JSON (a CSV file): sent as it is, with its type.
+  if (raw !== undefined) headers['Content-Type'] = contentType || 'text/plain; charset=utf-8';
   if (ifMatch !== undefined && ifMatch !== null) headers['If-Match'] = `"${ifMatch}"`;
   if (reason && reason.trim()) headers['X-Reason'] = utf8Bytes(reason.trim());
   let url = path;
@@ -43,7 +46,7 @@ export async function api(path, { method = 'GET', body, ifMatch, reason, query }
   const response = await fetch(url, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: raw !== undefined ? raw : (body === undefined ? undefined : JSON.stringify(body)),
     cache: 'no-store',
     credentials: 'omit',
   });

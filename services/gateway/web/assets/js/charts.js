@@ -125,3 +125,61 @@ export function stackedSteps({ caption, points, keys, dateText, emptyText, start
   const table = dataTable(caption, ['', ...keys.map((k) => k.name)], points.map((p) => [dateText(p.date), ...keys.map((k) => String(p.counts[k.key] || 0))]));
   return figure(caption, svg, table, legend);
 }
+
+/**
+ * A series over periods, as a line with its points: points = [{label, value}] in
+ * period order (value a number, for drawing only; `text` is what the table shows),
+ * with dashed reference lines for `refs` ([{name, value, cls}], e.g. baseline and
+ * target).
+ */
+export function lineChart({ caption, points, refs = [], format, emptyText }) {
+  const width = 580;
+  const height = 240;
+  const left = 64;
+  const right = 16;
+  const topPad = 14;
+  const bottom = 36;
+  const titleId = nextId('chart-title');
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId, class: 'chart-svg',
+  }, s('title', { id: titleId, text: caption }));
+  if (points.length === 0) {
+    svg.append(s('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'chart-label' }, emptyText));
+    return figure(caption, svg, null);
+  }
+  const values = [...points.map((p) => p.value), ...refs.map((r) => r.value)].filter(Number.isFinite);
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  if (lo === hi) { lo -= 1; hi += 1; }
+  const pad = (hi - lo) * 0.08;
+  lo -= pad;
+  hi += pad;
+  const plotW = width - left - right;
+  const plotH = height - topPad - bottom;
+  const x = (i) => left + (points.length === 1 ? plotW / 2 : (i / (points.length - 1)) * plotW);
+  const y = (v) => topPad + plotH - ((v - lo) / (hi - lo)) * plotH;
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    svg.append(s('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), class: 'chart-grid' }));
+    svg.append(s('text', { x: left - 6, y: y(v), 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'chart-axis' },
+      format(Math.round(v * 100) / 100)));
+  }
+  for (const r of refs) {
+    if (!Number.isFinite(r.value)) continue;
+    svg.append(s('line', { x1: left, x2: width - right, y1: y(r.value), y2: y(r.value), class: ['chart-ref', r.cls] }));
+  }
+  const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i)},${y(p.value)}`).join(' ');
+  svg.append(s('path', { d, class: 'chart-line' }));
+  points.forEach((p, i) => {
+    svg.append(s('circle', { cx: x(i), cy: y(p.value), r: 4, class: 'chart-point' }, s('title', { text: `${p.label}: ${p.text}` })));
+    const every = Math.ceil(points.length / 8);
+    if (i % every === 0 || i === points.length - 1) {
+      svg.append(s('text', { x: x(i), y: height - bottom + 20, 'text-anchor': 'middle', class: 'chart-axis' }, p.label));
+    }
+  });
+  const legend = refs.length
+    ? h('ul', { class: 'legend' }, refs.map((r) => h('li', null, h('span', { class: ['swatch', r.cls], 'aria-hidden': 'true' }), r.name)))
+    : null;
+  const table = dataTable(caption, ['', caption], [...points.map((p) => [p.label, p.text]), ...refs.map((r) => [r.name, r.text])]);
+  return figure(caption, svg, table, legend);
+}

@@ -132,3 +132,20 @@ export function entryAction(entry) {
   const m = /^(?:action|progress):[^/]+\/(.+)$/.exec(entry.stream || '');
   return m ? m[1] : null;
 }
+
+/**
+ * An exact decimal from the API (`-1234.5`, a string) written in the reader's
+ * language without going through a float: digits grouped, the decimal comma in
+ * Italian.
+ */
+export function decimal(value) {
+  const text = String(value ?? '');
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return text || '—';
+  const [, sign, whole, frac] = m;
+  const it = locale() === 'it-IT';
+  const group = it ? '.' : ',';
+  const point = it ? ',' : '.';
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, group);
+  return `${sign ? '−' : ''}${grouped}${frac ? point + frac : ''}`;
+}
