@@ -127,6 +127,7 @@ impl AppState {
         (name = "plans", description = "The plan: axes, strategies, actions, revisions"),
         (name = "monitoring", description = "Implementation status of actions"),
         (name = "indicators", description = "Context indicators per strategy: measurements, corrections, CSV import, trend and on-track under a versioned rule"),
+        (name = "effects and funding", description = "Monitoring level 2: the plan's effects on the planning instruments (PTGM, PUMS, DUP) with their state and the DUP objectives actions became; funding per axis, strategy and source with agreements' commitments counted once"),
         (name = "partnership", description = "Concertation tables and agreements"),
         (name = "questionnaires", description = "Questionnaire campaigns: questions, invitations through personal links, answers, results per action and strategy"),
         (name = "audit", description = "For auditors: the audit trail, exports, the read models whole, checkpoints and proofs"),

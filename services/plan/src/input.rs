@@ -620,7 +620,10 @@ mod tests {
             programme: Some("PR FSE+ Piemonte 2021-2027".into()),
             ..line("EU-2021-2027")
         };
-        assert_eq!(funding_lines("f", &[ok.clone()]).unwrap()[0].fund, "FSE+");
+        assert_eq!(
+            funding_lines("f", std::slice::from_ref(&ok)).unwrap()[0].fund,
+            "FSE+"
+        );
         let no_fund = FundingLineInput {
             fund: None,
             ..ok.clone()
@@ -664,7 +667,7 @@ mod tests {
             ..line("OWN")
         };
         assert_eq!(
-            funding_lines("f", &[recorded.clone()]).unwrap()[0].commitment_id,
+            funding_lines("f", std::slice::from_ref(&recorded)).unwrap()[0].commitment_id,
             c
         );
         assert_eq!(
@@ -694,7 +697,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let out = instrument_links("instrument_links", &[dup.clone()]).unwrap();
+        let out = instrument_links("instrument_links", std::slice::from_ref(&dup)).unwrap();
         assert_eq!(out[0].instrument, "DUP");
         assert_eq!(out[0].state, "in_progress");
         assert_eq!(out[0].dup_objective.as_ref().unwrap().code, "OP 9.2");

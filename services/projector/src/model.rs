@@ -91,6 +91,11 @@ impl ActionState {
     }
 }
 
+mod funding;
+mod instruments;
+pub(crate) use funding::funding_line_view;
+pub(crate) use instruments::instrument_link_view;
+
 /// Sort key for dotted codes: `1.10` after `1.9`.
 fn code_key(code: &str) -> Vec<u32> {
     code.split('.')
@@ -755,23 +760,12 @@ impl ReadModels {
             funding_lines: d
                 .funding_lines
                 .iter()
-                .map(|f| FundingLineView {
-                    source: f.source.clone(),
-                    programme: f.programme.clone(),
-                    measure: f.measure.clone(),
-                    planned_cents: f.planned_cents,
-                    committed_cents: f.committed_cents,
-                    spent_cents: f.spent_cents,
-                })
+                .map(funding_line_view)
                 .collect(),
             instrument_links: d
                 .instrument_links
                 .iter()
-                .map(|l| InstrumentLinkView {
-                    instrument: l.instrument.clone(),
-                    section: l.section.clone(),
-                    effect: l.effect.clone(),
-                })
+                .map(instrument_link_view)
                 .collect(),
             retired: a.retired,
             version: a.version,

@@ -6,6 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod funding;
+mod instruments;
+pub use funding::*;
+pub use instruments::*;
+
 /// One item of `GET /api/v1/plans`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlanSummary {
@@ -103,6 +108,13 @@ pub struct FundingLineView {
     pub planned_cents: i64,
     pub committed_cents: i64,
     pub spent_cents: i64,
+    /// `PNRR` lines: `M1`..`M6`.
+    pub mission: String,
+    /// `EU-2021-2027` lines: the fund.
+    pub fund: String,
+    /// The agreement and commitment the line records, when it records one.
+    pub agreement: String,
+    pub commitment_id: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -110,6 +122,10 @@ pub struct InstrumentLinkView {
     pub instrument: String,
     pub section: String,
     pub effect: String,
+    /// `planned` | `in_progress` | `achieved` | `not_pursued`; `""`: not stated.
+    pub state: String,
+    /// `DUP` links: the objective the action became.
+    pub dup_objective: Option<DupObjectiveView>,
 }
 
 /// Latest implementation report of an action.

@@ -18,6 +18,7 @@ use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
 mod audit;
 mod audit_proofs;
+mod funding;
 mod campaigns;
 mod indicators;
 mod partnership;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plans::router())
         .merge(partnership::router())
         .merge(indicators::router())
+        .merge(funding::router())
         .merge(campaigns::router())
         .merge(audit::router())
         .merge(audit_proofs::router())

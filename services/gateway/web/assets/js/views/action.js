@@ -29,9 +29,13 @@ const listOf = (v) => (Array.isArray(v) ? v : (v && Array.isArray(v.values) ? v.
 // of any other control.
 const SOURCES = ['PNRR', 'EU-2021-2027', 'OWN', 'REGIONAL', 'PRIVATE', 'OTHER'];
 
+// What a line may carry beyond its row's columns (a PNRR mission, an EU fund, the
+// agreement's commitment it records): kept as they are when the row is edited.
+const LINE_EXTRAS = ['mission', 'fund', 'agreement', 'commitment_id'];
+
 function fundingLine(l) {
   const cents = (v) => Math.max(0, Math.round(Number(v) || 0));
-  return {
+  const line = {
     source: String(l.source || '').trim(),
     programme: String(l.programme || '').trim(),
     measure: String(l.measure || '').trim(),
@@ -39,6 +43,11 @@ function fundingLine(l) {
     committed_cents: cents(l.committed_cents),
     spent_cents: cents(l.spent_cents),
   };
+  for (const key of LINE_EXTRAS) {
+    const v = String(l[key] || '').trim();
+    if (v) line[key] = v;
+  }
+  return line;
 }
 
 function parseInput(field, raw) {
