@@ -5,6 +5,7 @@
 //! serving of the web front end, on both.
 
 mod browser;
+mod campaigns;
 mod compose;
 mod distributed;
 mod harness;
@@ -70,6 +71,13 @@ mod presence_on_both {
         two_people_on_one_action_see_each_other_view_edit_and_leave,
         bad_presence_messages_get_an_error_and_change_nothing,
         the_page_and_its_assets_are_served_with_their_types,
+    );
+}
+
+/// Questionnaire campaigns: questions, personal links, answers, results.
+mod campaigns_on_both {
+    both_deployments!(@from campaigns:
+        a_campaign_collects_one_editable_answer_set_per_organisation_and_aggregates_per_action_and_strategy,
     );
 }
 
