@@ -41,8 +41,9 @@
 //! version bump (see `metroplan_events::upcast`) it writes the new version's directory.
 
 use metroplan_events::pb::{
-    self, ActionEvent, AgreementEvent, IndicatorEvent, PlanEvent, ProgressEvent, TableEvent,
-    action_event, agreement_event, indicator_event, plan_event, progress_event, table_event,
+    self, ActionEvent, AgreementEvent, CampaignEvent, IndicatorEvent, PlanEvent, ProgressEvent,
+    TableEvent, action_event, agreement_event, campaign_event, indicator_event, plan_event,
+    progress_event, table_event,
 };
 use metroplan_events::{EventPayload, FILE_DESCRIPTOR_SET, upcast::registry_problems};
 use prost::Message;
@@ -108,6 +109,7 @@ fn families() -> Vec<Family> {
         family::<ActionEvent>(),
         family::<ProgressEvent>(),
         family::<IndicatorEvent>(),
+        family::<CampaignEvent>(),
         family::<TableEvent>(),
         family::<AgreementEvent>(),
     ]
@@ -865,6 +867,10 @@ fn indicator(event: indicator_event::Event) -> Option<(Vec<u8>, Value)> {
     Some(encoded(IndicatorEvent { event: Some(event) }))
 }
 
+fn campaign(event: campaign_event::Event) -> Option<(Vec<u8>, Value)> {
+    Some(encoded(CampaignEvent { event: Some(event) }))
+}
+
 fn table(event: table_event::Event) -> Option<(Vec<u8>, Value)> {
     Some(encoded(TableEvent { event: Some(event) }))
 }
@@ -1142,6 +1148,81 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                     as_of: s("2022-12-31"),
                 },
             )),
+        })),
+        "CampaignDrafted" => campaign(campaign_event::Event::CampaignDrafted(
+            pb::CampaignDrafted {
+                plan: s(PLAN),
+                campaign: s("monitoraggio-2022"),
+                title: s("Questionario di monitoraggio 2022 (esempio)"),
+                description: s(
+                    "Stato di attuazione sul territorio, opinioni e suggerimenti per riorientare strategie e azioni",
+                ),
+                opens: s("2022-03-01"),
+                closes: s("2022-04-30"),
+            },
+        )),
+        "QuestionsSet" => campaign(campaign_event::Event::QuestionsSet(pb::QuestionsSet {
+            plan: s(PLAN),
+            campaign: s("monitoraggio-2022"),
+            questions: vec![
+                pb::Question {
+                    id: s("attuazione"),
+                    kind: s("scale"),
+                    text: s("Quanto è avanzata l'azione nel vostro territorio?"),
+                    about: s("actions"),
+                    subjects: vec![s("2.1.1"), s("2.1.2")],
+                    scale_min: 1,
+                    scale_max: 5,
+                    min_label: s("per nulla"),
+                    max_label: s("del tutto"),
+                    choices: Vec::new(),
+                    required: true,
+                },
+                pb::Question {
+                    id: s("priorita"),
+                    kind: s("choice"),
+                    text: s("La strategia va riorientata?"),
+                    about: s("strategy"),
+                    subjects: vec![s("2.1")],
+                    scale_min: 0,
+                    scale_max: 0,
+                    min_label: String::new(),
+                    max_label: String::new(),
+                    choices: vec![s("sì"), s("no"), s("non so")],
+                    required: false,
+                },
+            ],
+        })),
+        "CampaignOpened" => campaign(campaign_event::Event::CampaignOpened(pb::CampaignOpened {
+            plan: s(PLAN),
+            campaign: s("monitoraggio-2022"),
+        })),
+        "OrganisationInvited" => campaign(campaign_event::Event::OrganisationInvited(
+            pb::OrganisationInvited {
+                plan: s(PLAN),
+                campaign: s("monitoraggio-2022"),
+                organisation: s("Ires Piemonte"),
+                link_sha256: s("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            },
+        )),
+        "AnswersSubmitted" => campaign(campaign_event::Event::AnswersSubmitted(
+            pb::AnswersSubmitted {
+                plan: s(PLAN),
+                campaign: s("monitoraggio-2022"),
+                organisation: s("Ires Piemonte"),
+                answers: vec![pb::Answer {
+                    question: s("attuazione"),
+                    action: s("2.1.1"),
+                    value: s("4"),
+                }],
+                submission: 2,
+            },
+        )),
+        "CampaignClosed" => campaign(campaign_event::Event::CampaignClosed(pb::CampaignClosed {
+            plan: s(PLAN),
+            campaign: s("monitoraggio-2022"),
+            invited: 12,
+            answered: 9,
         })),
         "IndicatorDefined" => indicator(indicator_event::Event::IndicatorDefined(
             pb::IndicatorDefined {
