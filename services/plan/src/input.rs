@@ -212,8 +212,8 @@ fn pnrr_measure(s: &str, component: &str) -> Result<String, Option<String>> {
 /// worth recording), but spent may not exceed committed (a payment follows a
 /// commitment). An agreement's commitment is recorded by one line at most.
 ///
-/// Malformed or missing values are `Invalid` (400); values that contradict one
-/// another are `Rejected` (422).
+/// Every refusal is `Invalid` naming the JSON path of the field at fault (a 422
+/// problem), values that contradict one another included: none depends on the state.
 pub(crate) fn funding_lines(
     field: &str,
     lines: &[FundingLineInput],
@@ -227,13 +227,16 @@ pub(crate) fn funding_lines(
             &FUNDING_SOURCES,
             "a funding source",
         )?;
+        let planned_cents = cents(&at("planned_cents"), l.planned_cents)?;
+        let committed_cents = cents(&at("committed_cents"), l.committed_cents)?;
+        let spent_cents = cents(&at("spent_cents"), l.spent_cents)?;
         let mut programme = optional_text(l.programme.as_deref());
         let mut measure = optional_text(l.measure.as_deref());
         let (mut mission, mut fund) = (String::new(), String::new());
         let not_for = |f: &str, v: Option<&str>, owner: &str| {
             if given(v).is_some() {
-                Err(DomainError::rejected(
-                    Some(&at(f)),
+                Err(DomainError::invalid(
+                    at(f),
                     format!("{f} is for {owner} lines, not {source}"),
                 ))
             } else {
@@ -261,8 +264,8 @@ pub(crate) fn funding_lines(
                         "a PNRR mission",
                     )?;
                     if g != mission {
-                        return Err(DomainError::rejected(
-                            Some(&at("mission")),
+                        return Err(DomainError::invalid(
+                            at("mission"),
                             format!("component {component} belongs to mission {mission}, not {g}"),
                         ));
                     }
@@ -276,8 +279,8 @@ pub(crate) fn funding_lines(
                 measure = match pnrr_measure(&measure, &component) {
                     Ok(code) => code,
                     Err(Some(other)) => {
-                        return Err(DomainError::rejected(
-                            Some(&at("measure")),
+                        return Err(DomainError::invalid(
+                            at("measure"),
                             format!("measure {measure} is of component {other}, not {component}"),
                         ));
                     }
@@ -318,12 +321,9 @@ pub(crate) fn funding_lines(
                 }
             }
         }
-        let planned_cents = cents(&at("planned_cents"), l.planned_cents)?;
-        let committed_cents = cents(&at("committed_cents"), l.committed_cents)?;
-        let spent_cents = cents(&at("spent_cents"), l.spent_cents)?;
         if spent_cents > committed_cents {
-            return Err(DomainError::rejected(
-                Some(&at("spent_cents")),
+            return Err(DomainError::invalid(
+                at("spent_cents"),
                 format!(
                     "spent ({spent_cents} cents) exceeds committed ({committed_cents} cents): a payment follows a commitment"
                 ),
@@ -353,8 +353,8 @@ pub(crate) fn funding_lines(
                 .iter()
                 .position(|o| o.agreement == agreement && o.commitment_id == commitment_id)
         {
-            return Err(DomainError::rejected(
-                Some(&at("commitment_id")),
+            return Err(DomainError::invalid(
+                at("commitment_id"),
                 format!(
                     "commitment {commitment_id} is already recorded by {field}[{j}]: a commitment counts once"
                 ),
@@ -426,8 +426,8 @@ pub(crate) fn instrument_links(
                     title: required_text(&at("title"), &o.title)?,
                 };
                 if instrument != "DUP" {
-                    return Err(DomainError::rejected(
-                        Some(&format!("{field}[{i}].dup_objective")),
+                    return Err(DomainError::invalid(
+                        format!("{field}[{i}].dup_objective"),
                         format!("a DUP objective belongs on a DUP link, not a {instrument} one"),
                     ));
                 }
@@ -447,8 +447,8 @@ pub(crate) fn instrument_links(
                 && o.section == link.section
                 && objective(o) == objective(&link)
         }) {
-            return Err(DomainError::rejected(
-                Some(&format!("{field}[{i}]")),
+            return Err(DomainError::invalid(
+                format!("{field}[{i}]"),
                 format!(
                     "{} {:?} is already linked by {field}[{j}]: change that link instead",
                     link.instrument, link.section
@@ -536,13 +536,6 @@ mod tests {
         }
     }
 
-    fn rejected_field(r: Result<impl std::fmt::Debug, DomainError>) -> String {
-        match r.unwrap_err() {
-            DomainError::Rejected { field, .. } => field.unwrap_or_default(),
-            other => panic!("expected rejected, got {other:?}"),
-        }
-    }
-
     #[test]
     fn a_pnrr_line_has_its_mission_component_and_canonical_measure_code() {
         for measure in ["Investimento 3.1", "M2C4I3.1", "m2c4 - i3.1", "I3.1"] {
@@ -576,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pnrr_line_without_component_or_measure_is_invalid_and_a_contradiction_is_rejected() {
+    fn a_pnrr_line_without_component_or_measure_or_with_a_contradiction_is_invalid() {
         let base = FundingLineInput {
             programme: Some("M2C4".into()),
             measure: Some("M2C4I3.1".into()),
@@ -600,15 +593,15 @@ mod tests {
             "funding_lines[0].measure"
         );
         assert_eq!(
-            rejected_field(with(&|l| l.measure = Some("M2C1I3.1".into()))),
+            invalid_field(with(&|l| l.measure = Some("M2C1I3.1".into()))),
             "funding_lines[0].measure"
         );
         assert_eq!(
-            rejected_field(with(&|l| l.mission = Some("M3".into()))),
+            invalid_field(with(&|l| l.mission = Some("M3".into()))),
             "funding_lines[0].mission"
         );
         assert_eq!(
-            rejected_field(with(&|l| l.fund = Some("FESR".into()))),
+            invalid_field(with(&|l| l.fund = Some("FESR".into()))),
             "funding_lines[0].fund"
         );
     }
@@ -656,7 +649,7 @@ mod tests {
             ..line("OWN")
         };
         assert_eq!(
-            rejected_field(funding_lines("f", &[over])),
+            invalid_field(funding_lines("f", &[over])),
             "f[0].spent_cents"
         );
         let g = "01937a4e-2c00-7d1a-9b3e-5f6a7b8c9d03";
@@ -671,7 +664,7 @@ mod tests {
             c
         );
         assert_eq!(
-            rejected_field(funding_lines("f", &[recorded.clone(), recorded.clone()])),
+            invalid_field(funding_lines("f", &[recorded.clone(), recorded.clone()])),
             "f[1].commitment_id"
         );
         let half = FundingLineInput {
@@ -720,11 +713,11 @@ mod tests {
             ..dup.clone()
         };
         assert_eq!(
-            rejected_field(instrument_links("instrument_links", &[on_ptgm])),
+            invalid_field(instrument_links("instrument_links", &[on_ptgm])),
             "instrument_links[0].dup_objective"
         );
         assert_eq!(
-            rejected_field(instrument_links("instrument_links", &[dup.clone(), dup])),
+            invalid_field(instrument_links("instrument_links", &[dup.clone(), dup])),
             "instrument_links[1]"
         );
     }

@@ -8,6 +8,7 @@ mod browser;
 mod campaigns;
 mod compose;
 mod distributed;
+mod funding;
 mod harness;
 mod presence;
 mod suite;
@@ -64,6 +65,14 @@ both_deployments!(
     a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past,
     context_indicators_are_measured_corrected_imported_and_classified_with_the_rule_version,
 );
+
+/// Monitoring level 2 (effects on planning instruments) and funding, counted once.
+mod funding_on_both {
+    both_deployments!(@from funding:
+        effects_on_instruments_and_funding_roll_up_with_agreements_counted_once,
+        bad_funding_lines_and_instrument_links_name_the_field_and_store_nothing,
+    );
+}
 
 /// Presence (who is viewing or editing what) and the web front end's serving.
 mod presence_on_both {
