@@ -11,6 +11,7 @@ mod distributed;
 mod funding;
 mod harness;
 mod presence;
+mod report;
 mod suite;
 
 use harness::Server;
@@ -80,6 +81,14 @@ mod presence_on_both {
         two_people_on_one_action_see_each_other_view_edit_and_leave,
         bad_presence_messages_get_an_error_and_change_nothing,
         the_page_and_its_assets_are_served_with_their_types,
+    );
+}
+
+/// The monitoring report and its exports.
+mod report_on_both {
+    both_deployments!(@from report:
+        the_report_and_its_exports_hold_the_plan_the_period_and_the_recorded_data,
+        a_bad_period_or_format_is_refused_naming_the_parameter,
     );
 }
 

@@ -556,6 +556,8 @@ pub async fn health_and_openapi_describe_every_route(s: Server) {
         "/api/v1/audit/read-models",
         "/feeds/revisions.json",
         "/api/v1/public/plans/{plan}/revisions/{number}",
+        "/api/v1/plans/{plan}/report",
+        "/api/v1/plans/{plan}/exports/{file}",
         "/healthz",
         "/readyz",
     ] {
