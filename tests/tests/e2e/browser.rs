@@ -1308,3 +1308,123 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
     v.close().await.unwrap();
     c.close().await.unwrap();
 }
+
+/// A questionnaire campaign from the web front end: an editor drafts it, adds
+/// questions, invites an organisation and copies its personal link, opens it; the
+/// organisation answers through the link with no token, then changes an answer; the
+/// editor's page follows live, with results per action; after closing, the link's page
+/// is read-only. An example campaign, not the official 2022 questionnaire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_the_web() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1100).await;
+    c.goto(&token_link(&s, &s.editor, &format!("/plans/{PLAN}/campaigns")))
+        .await
+        .unwrap();
+    until_text(&c, "#campaigns", "Nessuna campagna").await;
+    replace_text(&c, "#campaign-id", "monitoraggio-esempio").await;
+    replace_text(&c, "#campaign-title", "Questionario di monitoraggio — esempio").await;
+    for (id, day) in [("#campaign-opens", "2022-03-01"), ("#campaign-closes", "2022-04-30")] {
+        c.execute(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            vec![json!(id), json!(day)],
+        )
+        .await
+        .unwrap();
+    }
+    click(&c, "#campaign-form button[type='submit']").await;
+    until_text(&c, "h1", "Questionario di monitoraggio — esempio").await;
+    until_text(&c, "[data-state]", "In preparazione").await;
+
+    // Two questions: a scale asked per action, and a choice about the plan.
+    replace_text(&c, "#question-id", "attuazione").await;
+    replace_text(&c, "#question-text", "Quanto è avanzata l'azione nel vostro territorio?").await;
+    c.execute(
+        "document.querySelector('#question-about').value = 'actions';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    replace_text(&c, "#question-subjects", "2.1.1, 2.1.3").await;
+    click(&c, "#question-form button[type='submit']").await;
+    until_count(&c, "#questions li", 1).await;
+    replace_text(&c, "#question-id", "utilita").await;
+    replace_text(&c, "#question-text", "Il piano è utile al vostro ente?").await;
+    c.execute(
+        "document.querySelector('#question-kind').value = 'choice';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "document.querySelector('#question-choices').value = 'Sì\\nIn parte\\nNo';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#question-form button[type='submit']").await;
+    until_count(&c, "#questions li", 2).await;
+
+    // An invitation shows the personal link once; the campaign page never again.
+    replace_text(&c, "#invite-organisation", "Unione Montana Valle Susa (esempio)").await;
+    click(&c, "#invite-form button[type='submit']").await;
+    until_count(&c, "#invitation-url", 1).await;
+    let link = value(&c, "#invitation-url").await;
+    assert!(link.starts_with(&format!("{}/#/questionnaire/", s.base)), "{link}");
+    let secret = link.rsplit('/').next().unwrap().to_owned();
+    until_count(&c, "#invitations tr[data-organisation]", 1).await;
+    click(&c, "#campaign-open").await;
+    until_text(&c, "[data-state]", "Aperta").await;
+    accessible(&c, "campaign").await;
+    let (_, _, view) = s
+        .get(&s.editor, &format!("/api/v1/plans/{PLAN}/campaigns/monitoraggio-esempio"))
+        .await;
+    assert!(!view.to_string().contains(&secret), "the link is never shown again");
+
+    // The organisation answers through its link, with no token.
+    let o = driver.browser(1000, 1100).await;
+    o.goto(&link).await.unwrap();
+    until_text(&o, "#questionnaire-state", "aperto").await;
+    assert_eq!(
+        o.execute("return sessionStorage.length;", vec![]).await.unwrap(),
+        json!(0),
+        "no token"
+    );
+    click(&o, "[data-slot='q-attuazione-2_1_1'] input[value='4']").await;
+    click(&o, "[data-slot='q-attuazione-2_1_3'] input[value='2']").await;
+    click(&o, "[data-slot='q-utilita'] input[value='In parte']").await;
+    accessible(&o, "questionnaire").await;
+    screenshot(&o, "questionnaire").await;
+    click(&o, "#questionnaire-submit").await;
+    until_text(&o, "#questionnaire-status", "Risposte salvate").await;
+
+    // The editor's page follows: who answered, and the results per action.
+    until_text(&c, "#invitations [data-field='answered']", "Sì").await;
+    until_text(&c, "#results details[data-action='2.1.1']", "Media 4,00").await;
+    until_text(&c, "#results details[data-action='2.1.3']", "Media 2,00").await;
+
+    // A changed answer replaces the set while the campaign is open.
+    click(&o, "[data-slot='q-attuazione-2_1_1'] input[value='5']").await;
+    click(&o, "#questionnaire-submit").await;
+    until_text(&o, "#questionnaire-answered", "Ultimo invio").await;
+    until_text(&c, "#results details[data-action='2.1.1']", "Media 5,00").await;
+    until_text(&c, "#results [data-question='utilita'] [data-option='In parte']", "1").await;
+    screenshot(&c, "campaign").await;
+
+    // Closed: the results are final, and the link's page no longer takes answers.
+    click(&c, "#campaign-close").await;
+    until_text(&c, "[data-state]", "Chiusa").await;
+    until_text(&c, "#results", "definitivi").await;
+    o.refresh().await.unwrap();
+    until_text(&o, "#questionnaire-state", "chiuso").await;
+    assert_eq!(count(&o, "#questionnaire-submit").await, 0);
+    assert_eq!(count(&o, "[data-slot='q-attuazione-2_1_1'] input[value='5']:checked").await, 1);
+
+    // A link nobody issued finds nothing.
+    o.goto(&format!("{}/#/questionnaire/{}", s.base, "0".repeat(64))).await.unwrap();
+    until_text(&o, "main", "nessun invito").await;
+    o.close().await.unwrap();
+    c.close().await.unwrap();
+}

@@ -4,7 +4,9 @@
 //
 // Routes: #/ (plans), #/plans/<plan> (explorer), #/plans/<plan>/actions/<action>,
 // #/plans/<plan>/agreements, #/plans/<plan>/tables, #/plans/<plan>/meeting,
-// #/plans/<plan>/indicators, #/plans/<plan>/indicators/<indicator>.
+// #/plans/<plan>/indicators, #/plans/<plan>/indicators/<indicator>,
+// #/plans/<plan>/campaigns, #/plans/<plan>/campaigns/<campaign>; and, with no sign-in,
+// #/questionnaire/<secret> (an invited organisation's personal link).
 
 import { api, onUnauthorized } from './js/api.js';
 import { captureToken, token, setToken, clearToken } from './js/auth.js';
@@ -19,6 +21,9 @@ import * as tables from './js/views/tables.js';
 import * as meeting from './js/views/meeting.js';
 import * as indicators from './js/views/indicators.js';
 import * as indicator from './js/views/indicator.js';
+import * as campaigns from './js/views/campaigns.js';
+import * as campaign from './js/views/campaign.js';
+import * as questionnaire from './js/views/questionnaire.js';
 
 const live = new Live();
 const main = () => document.getElementById('main');
@@ -36,6 +41,8 @@ function parseRoute(hash) {
   const path = hash.replace(/^#/, '').split('?')[0];
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { view: plans, name: 'plans', params: {} };
+  // The link is the credential: this page needs no token.
+  if (parts[0] === 'questionnaire' && parts.length === 2) return { view: questionnaire, name: 'questionnaire', params: { secret: parts[1] }, public: true };
   if (parts[0] !== 'plans' || parts.length < 2) return null;
   const plan = parts[1];
   if (parts.length === 2) return { view: explorer, name: 'explorer', params: { plan } };
@@ -45,6 +52,8 @@ function parseRoute(hash) {
   if (parts.length === 3 && parts[2] === 'meeting') return { view: meeting, name: 'meeting', params: { plan } };
   if (parts.length === 3 && parts[2] === 'indicators') return { view: indicators, name: 'indicators', params: { plan } };
   if (parts.length === 4 && parts[2] === 'indicators') return { view: indicator, name: 'indicator', params: { plan, indicator: parts[3] } };
+  if (parts.length === 3 && parts[2] === 'campaigns') return { view: campaigns, name: 'campaigns', params: { plan } };
+  if (parts.length === 4 && parts[2] === 'campaigns') return { view: campaign, name: 'campaign', params: { plan, campaign: parts[3] } };
   return null;
 }
 
@@ -62,9 +71,10 @@ function renderNav(route) {
     ['agreements', `${base}/agreements`, t('nav.agreements')],
     ['tables', `${base}/tables`, t('nav.tables')],
     ['indicators', `${base}/indicators`, t('nav.indicators')],
+    ['campaigns', `${base}/campaigns`, t('nav.campaigns')],
     ['meeting', `${base}/meeting`, t('nav.meeting')],
   ];
-  const parent = { action: 'explorer', indicator: 'indicators' };
+  const parent = { action: 'explorer', indicator: 'indicators', campaign: 'campaigns' };
   const current = parent[route.name] || route.name;
   replace(nav, h('ul', null, links.map(([name, href, text]) => h('li', null,
     h('a', { href, 'aria-current': name === current ? 'page' : null, dataset: { nav: name } }, text)))));
@@ -128,13 +138,29 @@ async function route() {
     try { cleanup(); } catch { /* a view that failed to clean up must not block the next */ }
     cleanup = null;
   }
+  const r = parseRoute(window.location.hash);
+  if (r && r.public) {
+    // An invited organisation: no token, no live connection, no plan navigation.
+    renderChrome();
+    renderNav(null);
+    document.body.classList.remove('meeting-mode');
+    document.body.dataset.view = r.name;
+    const root = main();
+    replace(root, h('p', { class: 'loading', role: 'status' }, t('loading')));
+    try {
+      await r.view.render(root, r.params, { me: null, navigate: (hash) => { window.location.hash = hash; } });
+    } catch (err) {
+      replace(root, h('h1', { tabindex: '-1' }, t('error.title')),
+        h('p', { class: 'error', role: 'alert' }, t('error.generic', { message: err && err.message })));
+    }
+    return;
+  }
   if (!token()) {
     renderSignIn();
     return;
   }
   live.start();
   renderChrome();
-  const r = parseRoute(window.location.hash);
   document.body.classList.toggle('meeting-mode', Boolean(r && r.name === 'meeting'));
   document.body.dataset.view = r ? r.name : 'not-found';
   renderNav(r);
