@@ -336,7 +336,11 @@ impl MonitoringService {
 }
 
 /// The answer of a command that appended once to `stream`.
-pub(crate) fn outcome(stream: String, append: AppendResult, event_types: &[&str]) -> CommandOutcome {
+pub(crate) fn outcome(
+    stream: String,
+    append: AppendResult,
+    event_types: &[&str],
+) -> CommandOutcome {
     CommandOutcome {
         stream,
         version: append.stream_version,

@@ -64,7 +64,9 @@ impl Command {
             Command::Plan(_) => "edit the plan",
             Command::Monitoring(MonitoringCommand::ReportProgress { .. }) => "report progress",
             Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => "define an indicator",
-            Command::Monitoring(MonitoringCommand::SubmitAnswers { .. }) => "answer a questionnaire",
+            Command::Monitoring(MonitoringCommand::SubmitAnswers { .. }) => {
+                "answer a questionnaire"
+            }
             Command::Monitoring(
                 MonitoringCommand::DraftCampaign { .. }
                 | MonitoringCommand::SetQuestions { .. }

@@ -109,18 +109,18 @@ fn apply(
 fn given(open: bool) -> Campaign {
     let (p, i) = (plan(), id());
     let mut s = Campaign::default();
-    apply(&mut s, |s| decide_draft(&s, &p, true, &draft()));
+    apply(&mut s, |s| decide_draft(s, &p, true, &draft()));
     apply(&mut s, |s| {
-        decide_questions(&s, at(&p, &i), &subjects(), &questions())
+        decide_questions(s, at(&p, &i), &subjects(), &questions())
     });
     apply(&mut s, |s| {
-        decide_invite(&s, at(&p, &i), "Ires Piemonte", &link(1))
+        decide_invite(s, at(&p, &i), "Ires Piemonte", &link(1))
     });
     apply(&mut s, |s| {
-        decide_invite(&s, at(&p, &i), "Unione Montana Valli di Lanzo", &link(2))
+        decide_invite(s, at(&p, &i), "Unione Montana Valli di Lanzo", &link(2))
     });
     if open {
-        apply(&mut s, |s| decide_open(&s, at(&p, &i)));
+        apply(&mut s, |s| decide_open(s, at(&p, &i)));
     }
     s
 }
@@ -208,7 +208,7 @@ fn a_draft_is_recorded_once_with_its_window() {
 fn questions_must_fit_their_kind_and_name_live_subjects_of_the_plan() {
     let (p, i) = (plan(), id());
     let mut s = Campaign::default();
-    apply(&mut s, |s| decide_draft(&s, &p, true, &draft()));
+    apply(&mut s, |s| decide_draft(s, &p, true, &draft()));
     let with = |q: QuestionInput| SetQuestions { questions: vec![q] };
     let cases = [
         (question("x", "stars", "plan", &[]), "questions[0].kind"),
@@ -294,7 +294,7 @@ fn questions_must_fit_their_kind_and_name_live_subjects_of_the_plan() {
 fn a_campaign_opens_once_with_questions_and_closes_once_open() {
     let (p, i) = (plan(), id());
     let mut s = Campaign::default();
-    apply(&mut s, |s| decide_draft(&s, &p, true, &draft()));
+    apply(&mut s, |s| decide_draft(s, &p, true, &draft()));
     assert!(matches!(
         decide_open(&s, at(&p, &i)),
         Err(ApiError::Rejected { .. })
@@ -308,7 +308,7 @@ fn a_campaign_opens_once_with_questions_and_closes_once_open() {
         decide_open(&s, at(&p, &i)),
         Err(ApiError::Rejected { .. })
     ));
-    apply(&mut s, |s| submit(&s, 1, &good_answers()));
+    apply(&mut s, |s| submit(s, 1, &good_answers()));
     let closed = decide_close(&s, at(&p, &i)).unwrap();
     match &closed[0].event {
         Some(Event::CampaignClosed(c)) => assert_eq!((c.invited, c.answered), (2, 1)),
@@ -454,7 +454,7 @@ fn answers_are_refused_before_opening_and_after_closing() {
         Err(ApiError::Rejected { .. })
     ));
     let mut s = given(true);
-    apply(&mut s, |s| decide_close(&s, at(&p, &i)));
+    apply(&mut s, |s| decide_close(s, at(&p, &i)));
     assert!(matches!(
         submit(&s, 1, &good_answers()),
         Err(ApiError::Rejected { .. })
