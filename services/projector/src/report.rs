@@ -6,15 +6,18 @@
 //! its own: an indicator's series holds the values of its own territory whose period
 //! starts by the period's end, and its trend and on-track are classified on that series
 //! (so a 2022 report is not changed by 2023 figures); an action says whether its latest
-//! progress report speaks for a day in the period. Statuses, funding and instrument
-//! links are those at the point read. Instrument effect states, DUP objectives and
-//! questionnaire results are left empty here until the read models hold them.
+//! progress report speaks for a day in the period; a questionnaire campaign counts
+//! when its window (`opens` to `closes`, either may be open-ended) meets the period.
+//! Statuses, funding (rolled up under the counted-once rule, as `/funding` answers)
+//! and instrument links with their states and DUP objectives are those at the point
+//! read.
 
 use metroplan_api::indicators::{Decimal, Period as MeasurementPeriod, same_territory};
 use metroplan_api::trend::{Goal, classify};
 use metroplan_report::{
-    ActionLine, AxisStatus, FundingLine, FundingSection, IndicatorLine, InstrumentEffect,
-    InstrumentSection, Period, PlanInfo, Report, STATUSES, SeriesPoint, StatusCount,
+    ActionLine, Amounts, AnswerAggregate, AxisStatus, CampaignResult, ChoiceCount, DupObjective,
+    FundingLine, FundingRow, FundingSection, IndicatorLine, InstrumentEffect, InstrumentSection,
+    Period, PlanInfo, QuestionResult, Report, STATUSES, SeriesPoint, StatusCount, source_name,
 };
 
 use crate::ReadModels;
@@ -54,31 +57,37 @@ impl ReadModels {
             .iter()
             .map(|a| (a.code.clone(), a.name.clone()))
             .collect();
-        let mut funding = FundingSection::of(&actions, &axes);
-        funding.agreements_committed_cents = self
-            .agreements(Some(plan))
-            .iter()
-            .filter(|g| g.status != "terminated")
-            .map(|g| g.committed_cents)
-            .sum();
-        let instruments = InstrumentSection {
-            effects: actions
-                .iter()
-                .filter_map(|a| self.action(plan, &a.code))
-                .flat_map(|view| {
-                    view.instrument_links
-                        .into_iter()
-                        .map(move |l| InstrumentEffect {
-                            instrument: l.instrument,
-                            section: l.section,
-                            action: view.code.clone(),
-                            effect: l.effect,
-                            state: String::new(),
-                        })
-                })
-                .collect(),
-            dup_objectives: Vec::new(),
-        };
+        let funding = self
+            .plan_funding(plan)
+            .map_or_else(|| FundingSection::of(&actions, &axes), |f| funding(&f));
+        let mut instruments = InstrumentSection::default();
+        for view in actions.iter().filter_map(|a| self.action(plan, &a.code)) {
+            for l in view.instrument_links {
+                if let Some(o) = l.dup_objective {
+                    instruments.dup_objectives.push(DupObjective {
+                        action: view.code.clone(),
+                        level: o.level,
+                        code: o.code,
+                        title: o.title,
+                    });
+                }
+                instruments.effects.push(InstrumentEffect {
+                    instrument: l.instrument,
+                    section: l.section,
+                    action: view.code.clone(),
+                    effect: l.effect,
+                    state: l.state,
+                });
+            }
+        }
+        let questionnaires = self
+            .campaigns()
+            .list(plan)
+            .into_iter()
+            .filter(|c| meets(&c.opens, &c.closes, period))
+            .filter_map(|c| self.campaigns().results(plan, &c.id, self.position()))
+            .map(|r| campaign(&r))
+            .collect();
         let indicators = self
             .plan_indicators(plan)
             .into_iter()
@@ -100,7 +109,7 @@ impl ReadModels {
             actions,
             status_by_axis,
             instruments,
-            questionnaires: Vec::new(),
+            questionnaires,
             funding,
         })
     }
@@ -123,7 +132,8 @@ fn action_line(a: &ActionView, period: Period) -> ActionLine {
             planned_cents: f.planned_cents,
             committed_cents: f.committed_cents,
             spent_cents: f.spent_cents,
-            ..FundingLine::default()
+            mission: f.mission.clone(),
+            fund: f.fund.clone(),
         })
         .collect();
     let status_as_of = a
@@ -191,10 +201,8 @@ fn indicator_line(view: &IndicatorView, period: Period) -> IndicatorLine {
             target_year: u16::try_from(s.target_year).ok()?,
         })
     })();
-    let measured: Vec<(MeasurementPeriod, Decimal)> = series
-        .iter()
-        .map(|(p, v, _)| (p.clone(), *v))
-        .collect();
+    let measured: Vec<(MeasurementPeriod, Decimal)> =
+        series.iter().map(|(p, v, _)| (p.clone(), *v)).collect();
     let (trend, on_track) = goal.map_or_else(
         || ("insufficient_data".to_owned(), "not_assessable".to_owned()),
         |g| {
@@ -220,5 +228,108 @@ fn indicator_line(view: &IndicatorView, period: Period) -> IndicatorLine {
         on_track,
         rule_version: s.rule_version.clone(),
         series: points,
+    }
+}
+
+fn amounts(a: &crate::views::Amounts) -> Amounts {
+    Amounts {
+        planned_cents: a.planned_cents,
+        committed_cents: a.committed_cents,
+        spent_cents: a.spent_cents,
+    }
+}
+
+/// The plan's funding as `/funding` rolls it up (agreements' commitments counted once).
+fn funding(f: &crate::views::PlanFunding) -> FundingSection {
+    FundingSection {
+        rule_version: f.rule_version.clone(),
+        totals: amounts(&f.total),
+        agreements_committed_cents: f.total.agreements_committed_cents,
+        by_axis: f
+            .axes
+            .iter()
+            .map(|a| FundingRow {
+                key: a.axis.clone(),
+                name: a.name.clone(),
+                amounts: amounts(&a.amounts),
+            })
+            .collect(),
+        by_source: f
+            .sources
+            .iter()
+            .map(|s| FundingRow {
+                key: s.key.clone(),
+                name: source_name(&s.key).to_owned(),
+                amounts: amounts(&s.amounts),
+            })
+            .collect(),
+    }
+}
+
+/// Whether a window from `opens` to `closes` (`YYYY-MM-DD`, either empty: open-ended)
+/// meets `period`.
+fn meets(opens: &str, closes: &str, period: Period) -> bool {
+    let day = |d: &str| {
+        d.get(..10)
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+    };
+    day(opens).is_none_or(|o| o <= period.to()) && day(closes).is_none_or(|c| c >= period.from())
+}
+
+/// A campaign's results: per question, the whole plan first (subject empty), then per
+/// strategy and per action in code order.
+fn campaign(r: &crate::campaigns::CampaignResults) -> CampaignResult {
+    fn aggregate(subject: &str, q: &crate::campaigns::QuestionResult) -> AnswerAggregate {
+        AnswerAggregate {
+            subject: subject.to_owned(),
+            answers: q.answers,
+            mean: q
+                .scale
+                .as_ref()
+                .and_then(|s| s.mean.clone())
+                .unwrap_or_default(),
+            choices: q
+                .choices
+                .iter()
+                .flatten()
+                .map(|c| ChoiceCount {
+                    option: c.option.clone(),
+                    count: c.count,
+                })
+                .collect(),
+        }
+    }
+    let questions = r
+        .questions
+        .iter()
+        .map(|q| {
+            let mut aggregates = vec![aggregate("", q)];
+            let scoped = r
+                .by_strategy
+                .iter()
+                .map(|s| (&s.strategy, &s.questions))
+                .chain(r.by_action.iter().map(|a| (&a.action, &a.questions)));
+            for (subject, list) in scoped {
+                aggregates.extend(
+                    list.iter()
+                        .filter(|x| x.question == q.question && x.answers > 0)
+                        .map(|x| aggregate(subject, x)),
+                );
+            }
+            QuestionResult {
+                question: q.question.clone(),
+                text: q.text.clone(),
+                kind: q.kind.clone(),
+                aggregates,
+            }
+        })
+        .collect();
+    CampaignResult {
+        campaign: r.campaign.clone(),
+        title: r.title.clone(),
+        status: r.state.clone(),
+        invited: r.invited,
+        answered: r.answered,
+        questions,
     }
 }

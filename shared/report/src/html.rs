@@ -254,7 +254,8 @@ fn funding(report: &Report) -> Markup {
             @if f.is_empty() { (empty()) } @else {
                 p { "Totale previsto " strong { (italian(f.totals.planned_cents)) } ", impegnato "
                     strong { (italian(f.totals.committed_cents)) } ", speso " strong { (italian(f.totals.spent_cents)) }
-                    ". Impegni negli accordi: " (italian(f.agreements_committed_cents)) "." }
+                    "; dell'impegnato, " (italian(f.agreements_committed_cents)) " da impegni di accordi non registrati nelle linee"
+                    @if !f.rule_version.is_empty() { " (regola " (f.rule_version) ")" } "." }
                 (funding_svg(report))
                 p.legend { @for (k, l) in AMOUNT_LABELS.iter().enumerate() {
                     span { i style={"background:" (hex(AMOUNT_RGB[k]))} {} (l) }

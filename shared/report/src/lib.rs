@@ -388,8 +388,12 @@ pub struct FundingRow {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct FundingSection {
+    /// The rule that counted agreements' commitments (`counted-once-v1`); empty when
+    /// the lines alone were summed.
+    pub rule_version: String,
     pub totals: Amounts,
-    /// What agreements not terminated commit (counted apart from the lines).
+    /// The part of the committed amounts that comes from agreements' commitments no
+    /// funding line records.
     pub agreements_committed_cents: i64,
     pub by_axis: Vec<FundingRow>,
     pub by_source: Vec<FundingRow>,
@@ -418,6 +422,7 @@ impl FundingSection {
             }
         }
         Self {
+            rule_version: String::new(),
             totals,
             agreements_committed_cents: 0,
             by_axis,

@@ -707,11 +707,16 @@ fn funding(doc: &mut Doc, report: &Report) {
     }
     doc.paragraph(
         &format!(
-            "Totale previsto {}, impegnato {}, speso {}. Impegni negli accordi: {}.",
+            "Totale previsto {}, impegnato {}, speso {}; dell'impegnato, {} da impegni di accordi non registrati nelle linee{}.",
             italian(f.totals.planned_cents),
             italian(f.totals.committed_cents),
             italian(f.totals.spent_cents),
-            italian(f.agreements_committed_cents)
+            italian(f.agreements_committed_cents),
+            if f.rule_version.is_empty() {
+                String::new()
+            } else {
+                format!(" (regola {})", f.rule_version)
+            }
         ),
         10.0,
         false,

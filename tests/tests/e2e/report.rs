@@ -68,6 +68,13 @@ async fn example_data(s: &Server) -> u64 {
                 {"source": "PNRR", "programme": "M2C4", "measure": "M2C4I3.1",
                  "planned_cents": 123_456_789, "committed_cents": 50_000_000, "spent_cents": 1_234_501},
                 {"source": "OWN", "planned_cents": 1_000_000}
+            ],
+            "instrument_links": [
+                {"instrument": "PTGM", "section": "Esempio di sezione",
+                 "effect": "Effetto d'esempio sul piano territoriale", "state": "in_progress"},
+                {"instrument": "DUP", "section": "Esempio", "effect": "Effetto d'esempio sul DUP",
+                 "state": "achieved",
+                 "dup_objective": {"level": "operational", "code": "ESEMPIO-OB-1", "title": "Obiettivo d'esempio"}}
             ]}),
         )
         .await;
@@ -128,6 +135,8 @@ pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorde
         "Gran Bosco Torino",
         INDICATOR,
         "1.234.567,89 €",
+        "Effetto d'esempio sul piano territoriale",
+        "ESEMPIO-OB-1",
     ] {
         assert!(page.contains(needle), "{needle} missing from the page");
     }
@@ -197,6 +206,18 @@ pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorde
     assert_eq!(action("2.1.1")["reported_in_period"], true);
     assert_eq!(action("2.1.3")["planned_cents"], 124_456_789);
     assert_eq!(data["funding"]["totals"]["planned_cents"], 124_456_789);
+    assert_eq!(data["funding"]["rule_version"], "counted-once-v1");
+    let effects = data["instruments"]["effects"].as_array().unwrap();
+    assert!(
+        effects.iter().any(|e| e["instrument"] == "PTGM"
+            && e["action"] == "2.1.3"
+            && e["state"] == "in_progress"),
+        "{effects:?}"
+    );
+    assert_eq!(
+        data["instruments"]["dup_objectives"],
+        json!([{"action": "2.1.3", "level": "operational", "code": "ESEMPIO-OB-1", "title": "Obiettivo d'esempio"}])
+    );
     let axis2 = data["status_by_axis"]
         .as_array()
         .unwrap()
