@@ -230,6 +230,7 @@ pub async fn effects_on_instruments_and_funding_roll_up_with_agreements_counted_
         cents(by(&f["eu_funds"], "key", "FESR"), "planned_cents"),
         20_000_000
     );
+    assert_eq!(f["unmatched_commitments"], json!([]), "{f}");
     let recorded = by(&f["agreements"], "id", &recorded_g);
     assert_eq!(recorded["commitments"][0]["counted"], "through_lines");
     assert_eq!(recorded["commitments"][0]["recorded_by"], json!(["2.1.3"]));

@@ -252,6 +252,27 @@ impl ReadModels {
             });
         }
 
+        let held: BTreeSet<(&str, &str)> = self
+            .agreements
+            .values()
+            .filter(|g| g.plan == plan)
+            .flat_map(|g| {
+                g.commitments
+                    .iter()
+                    .map(move |c| (g.id.as_str(), c.commitment_id.as_str()))
+            })
+            .collect();
+        let unmatched_commitments = recorded
+            .iter()
+            .filter(|(key, _)| !held.contains(*key))
+            .flat_map(|((agreement, commitment), actions)| {
+                actions.iter().map(move |action| UnmatchedCommitment {
+                    action: action.clone(),
+                    agreement: (*agreement).to_owned(),
+                    commitment_id: (*commitment).to_owned(),
+                })
+            })
+            .collect();
         let mut axes_out: Vec<AxisFunding> = axes
             .iter()
             .map(|a| AxisFunding {
@@ -301,6 +322,7 @@ impl ReadModels {
             eu_funds: keyed(funds),
             actions: action_rows,
             agreements,
+            unmatched_commitments,
             position: self.position,
         })
     }
@@ -584,9 +606,21 @@ mod tests {
                 })),
             },
         );
+        log.action(
+            "3.1.2",
+            vec![pb::FundingLine {
+                agreement: G3.into(),
+                commitment_id: "c3".into(),
+                ..line("OWN", 5, 5, 0)
+            }],
+        );
         let f = log.models.plan_funding("P").unwrap();
+        // 3.1.2's line records G3's withdrawn commitment: it counts, and is flagged.
+        assert_eq!(f.unmatched_commitments.len(), 1);
+        assert_eq!(f.unmatched_commitments[0].action, "3.1.2");
+        assert_eq!(f.total.planned_cents, 1_570 - 300 + 5);
         assert_eq!(f.total.agreements_committed_cents, 300);
-        assert_eq!(f.total.committed_cents, 600 + 100 + 300);
+        assert_eq!(f.total.committed_cents, 600 + 100 + 5 + 300);
         // G1 links only the retired 2.1.2: no live action, so unattributed.
         assert_eq!(f.unattributed.committed_cents, 300);
         let g2 = f.agreements.iter().find(|g| g.id == G2).unwrap();

@@ -119,6 +119,16 @@ pub struct AgreementFunding {
     pub commitments: Vec<CommitmentFunding>,
 }
 
+/// A funding line that records a commitment the plan's agreements do not hold (an
+/// unknown agreement or commitment, or one withdrawn since): the line still counts,
+/// as the action's own figure; the plan office should check it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnmatchedCommitment {
+    pub action: String,
+    pub agreement: String,
+    pub commitment_id: String,
+}
+
 /// `GET /api/v1/plans/{plan}/funding`.
 ///
 /// **The counted-once rule (`counted-once-v1`).** The plan's money is its live
@@ -157,6 +167,8 @@ pub struct PlanFunding {
     pub eu_funds: Vec<KeyFunding>,
     pub actions: Vec<ActionFunding>,
     pub agreements: Vec<AgreementFunding>,
+    /// Lines that record a commitment no agreement of the plan holds.
+    pub unmatched_commitments: Vec<UnmatchedCommitment>,
     /// Global position the read models had reached when this was answered.
     pub position: u64,
 }
