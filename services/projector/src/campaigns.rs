@@ -266,6 +266,13 @@ pub struct CampaignResults {
     pub position: u64,
 }
 
+/// One campaign in the read models' dump.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignDump {
+    pub campaign: CampaignView,
+    pub results: CampaignResults,
+}
+
 fn code_key(code: &str) -> Vec<u32> {
     code.split('.')
         .map(|p| p.parse().unwrap_or(u32::MAX))
@@ -526,6 +533,19 @@ impl Campaigns {
                 c.closed_at = Some(at);
             }
         }
+    }
+
+    /// Every campaign of every plan with its results, by plan then id.
+    pub fn dump(&self, position: u64) -> Vec<CampaignDump> {
+        self.by_id
+            .keys()
+            .filter_map(|(plan, id)| {
+                Some(CampaignDump {
+                    campaign: self.view(plan, id, position)?,
+                    results: self.results(plan, id, position)?,
+                })
+            })
+            .collect()
     }
 
     /// Every campaign of `plan`, by id.

@@ -1134,6 +1134,7 @@ impl ReadModels {
                 .keys()
                 .filter_map(|(plan, code)| self.indicator(plan, code))
                 .collect(),
+            campaigns: self.campaigns.dump(self.position),
         }
     }
 

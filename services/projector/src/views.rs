@@ -349,6 +349,8 @@ pub struct ReadModelsDump {
     pub agreements: Vec<AgreementView>,
     /// Every indicator, by plan then code.
     pub indicators: Vec<IndicatorView>,
+    /// Every questionnaire campaign with its results, by plan then id.
+    pub campaigns: Vec<crate::campaigns::CampaignDump>,
 }
 
 /// The latest measurement of an indicator's own territory.

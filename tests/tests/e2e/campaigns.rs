@@ -496,6 +496,25 @@ pub async fn a_campaign_collects_one_editable_answer_set_per_organisation_and_ag
     assert_eq!(view["invitations"][1]["submissions"], 2);
     assert_eq!(view["invitations"][2]["answered"], false);
 
+    // Auditors get the campaign and its results in the read models' dump (what a replay
+    // is compared with); no dump, view or result holds a link.
+    let auditor = s.auditor().await;
+    let (status, _, dump) = s.get(&auditor, "/api/v1/audit/read-models").await;
+    assert_eq!(status, StatusCode::OK, "{dump}");
+    let dumped = dump["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["campaign"]["id"] == ID)
+        .unwrap();
+    assert_eq!(dumped["results"]["final"], true);
+    assert_eq!(dumped["results"]["questions"], r["questions"]);
+    for text in [dump.to_string(), r.to_string(), list.to_string()] {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()));
+        }
+    }
+
     // The routes are described.
     let (_, _, doc) = s.get(&s.viewer, "/openapi.json").await;
     for p in [

@@ -388,3 +388,55 @@ pub async fn bad_funding_lines_and_instrument_links_name_the_field_and_store_not
     }
     assert_eq!(s.head().await, head, "no bad edit stored anything");
 }
+
+pub async fn links_and_lines_are_co_edited_per_field_merged_or_in_conflict(s: Server) {
+    let path = action_path("2.1.2");
+    let (_, headers, _) = s.get(&s.viewer, &path).await;
+    let base = headers["etag"].to_str().unwrap().to_owned();
+    // Anna states the PTGM effect; Bruno, from the same version, sets a funding line:
+    // different fields, so his stale edit is merged.
+    let links = json!({"instrument_links": [{"instrument": "PTGM", "section": "Rete ecologica metropolitana",
+        "effect": "Esempio", "state": "planned"}]});
+    let (status, _, anna) = s.patch(&s.editor, &path, Some(&base), links).await;
+    assert_eq!(status, StatusCode::OK, "{anna}");
+    let line = json!({"funding_lines": [{"source": "OWN", "programme": "Esempio", "planned_cents": 1_000_000}]});
+    let (status, _, bruno) = s.patch(&s.editor2, &path, Some(&base), line).await;
+    assert_eq!(status, StatusCode::OK, "{bruno}");
+    assert_eq!(bruno["merged"], true, "{bruno}");
+    // Bruno, still from the base version, changes the links too: a conflict showing
+    // base, theirs (Anna's state) and yours, and nothing stored.
+    let head = s.head().await;
+    let mine = json!({"instrument_links": [{"instrument": "PTGM", "section": "Rete ecologica metropolitana",
+        "effect": "Esempio", "state": "achieved"}]});
+    let (status, _, conflict) = s.patch(&s.editor2, &path, Some(&base), mine).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
+    assert_eq!(
+        conflict["fields"],
+        json!(["instrument_links"]),
+        "{conflict}"
+    );
+    assert_eq!(
+        conflict["theirs"]["instrument_links"][0]["state"],
+        "planned"
+    );
+    assert_eq!(
+        conflict["yours"]["instrument_links"][0]["state"],
+        "achieved"
+    );
+    assert_eq!(s.head().await, head);
+    let position = bruno["position"].as_u64().unwrap();
+    let (_, _, f) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/funding?min_position={position}"),
+        )
+        .await;
+    assert_eq!(
+        by(&f["actions"], "action", "2.1.2")["planned_cents"],
+        1_000_000
+    );
+    let (_, _, ptgm) = s
+        .get(&s.viewer, &format!("/api/v1/plans/{PLAN}/instruments/PTGM"))
+        .await;
+    assert_eq!(ptgm["by_state"]["planned"], 1, "{ptgm}");
+}

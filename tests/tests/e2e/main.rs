@@ -72,6 +72,7 @@ mod funding_on_both {
     both_deployments!(@from funding:
         effects_on_instruments_and_funding_roll_up_with_agreements_counted_once,
         bad_funding_lines_and_instrument_links_name_the_field_and_store_nothing,
+        links_and_lines_are_co_edited_per_field_merged_or_in_conflict,
     );
 }
 
