@@ -333,3 +333,23 @@ fn campaign(r: &crate::campaigns::CampaignResults) -> CampaignResult {
         questions,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_campaign_counts_when_its_window_meets_the_period() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let year = Period::new(d("2022-01-01"), d("2022-12-31")).unwrap();
+        assert!(meets("2022-10-01", "2022-11-30", year));
+        assert!(
+            meets("2021-10-01", "2022-01-01", year),
+            "ends on its first day"
+        );
+        assert!(meets("2022-12-31", "", year), "open-ended");
+        assert!(meets("", "", year), "no window stated");
+        assert!(!meets("2023-01-01", "2023-02-01", year));
+        assert!(!meets("2021-01-01", "2021-12-31", year));
+    }
+}

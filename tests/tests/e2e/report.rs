@@ -79,6 +79,68 @@ async fn example_data(s: &Server) -> u64 {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    example_campaign(s).await
+}
+
+/// An example questionnaire campaign, open in the autumn of 2022, answered by one
+/// organisation; answers the position of the answers.
+async fn example_campaign(s: &Server) -> u64 {
+    let campaigns = format!("/api/v1/plans/{PLAN}/campaigns");
+    let (status, body) = s
+        .post(
+            &s.editor,
+            &campaigns,
+            json!({"id": "esempio-rapporto", "title": "Questionario d'esempio per il rapporto",
+                   "description": "Esempio per i test, non un questionario ufficiale",
+                   "opens": "2022-10-01", "closes": "2022-11-30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let campaign = format!("{campaigns}/esempio-rapporto");
+    let r = s
+        .http
+        .put(format!("{}{campaign}/questions", s.base))
+        .bearer_auth(&s.editor)
+        .json(&json!({"questions": [
+            {"id": "attuazione", "kind": "scale", "text": "Quanto è avanzata l'azione? (esempio)",
+             "about": "actions", "subjects": ["2.1.1", "2.1.3"],
+             "scale_min": 1, "scale_max": 5, "required": true},
+            {"id": "riorientare", "kind": "choice", "text": "La strategia 2.1 va riorientata? (esempio)",
+             "about": "strategy", "subjects": ["2.1"], "choices": ["sì", "no"], "required": true}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, invited) = s
+        .post(
+            &s.editor,
+            &format!("{campaign}/invitations"),
+            json!({"organisation": "Organizzazione d'esempio"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    let (status, body) = s
+        .post(&s.editor, &format!("{campaign}/open"), json!({}))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let r = s
+        .http
+        .put(format!(
+            "{}/api/v1/questionnaire/{}/answers",
+            s.base,
+            invited["secret"].as_str().unwrap()
+        ))
+        .json(&json!({"answers": [
+            {"question": "attuazione", "action": "2.1.1", "value": 4},
+            {"question": "attuazione", "action": "2.1.3", "value": 3},
+            {"question": "riorientare", "value": "no"}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let body: Value = r.json().await.unwrap();
     body["position"].as_u64().unwrap()
 }
 
@@ -137,6 +199,7 @@ pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorde
         "1.234.567,89 €",
         "Effetto d'esempio sul piano territoriale",
         "ESEMPIO-OB-1",
+        "Questionario d'esempio per il rapporto",
     ] {
         assert!(page.contains(needle), "{needle} missing from the page");
     }
@@ -207,6 +270,28 @@ pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorde
     assert_eq!(action("2.1.3")["planned_cents"], 124_456_789);
     assert_eq!(data["funding"]["totals"]["planned_cents"], 124_456_789);
     assert_eq!(data["funding"]["rule_version"], "counted-once-v1");
+    let campaign = &data["questionnaires"][0];
+    assert_eq!(
+        (campaign["campaign"].as_str(), campaign["answered"].as_u64()),
+        (Some("esempio-rapporto"), Some(1))
+    );
+    let scale = &campaign["questions"][0]["aggregates"];
+    assert_eq!(scale[0]["subject"], "", "the whole plan first: {scale}");
+    assert_eq!(scale[0]["answers"], 2);
+    assert_eq!(scale[0]["mean"], "3.50");
+    assert!(
+        scale
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["subject"] == "2.1.1" && a["mean"] == "4.00"),
+        "{scale}"
+    );
+    let choice = &campaign["questions"][1]["aggregates"][0]["choices"];
+    assert_eq!(
+        choice,
+        &json!([{"option": "sì", "count": 0}, {"option": "no", "count": 1}])
+    );
     let effects = data["instruments"]["effects"].as_array().unwrap();
     assert!(
         effects.iter().any(|e| e["instrument"] == "PTGM"
