@@ -1428,3 +1428,97 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
     o.close().await.unwrap();
     c.close().await.unwrap();
 }
+
+/// Effects on instruments, the funding roll-ups and the report page: an edit sent
+/// through the API shows live on the open instruments and funding views, and the report
+/// page fetches the PDF, the XLSX and the open-data file with the session's token. The
+/// amounts and objectives are examples, labelled so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_every_file() {
+    let _one = crate::one_at_a_time().await;
+    let s = Server::embedded().await;
+    let driver = Driver::start().await;
+    let c = driver.browser(1400, 1100).await;
+    c.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/instruments")))
+        .await
+        .unwrap();
+    until_count(&c, "#instruments [data-instrument='PTGM']", 1).await;
+    let c2 = driver.browser(1400, 1100).await;
+    c2.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/funding")))
+        .await
+        .unwrap();
+    until_count(&c2, "#funding-total", 1).await;
+
+    let path = format!("/api/v1/plans/{PLAN}/actions/2.1.1");
+    let (_, headers, _) = s.get(&s.viewer, &path).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, outcome) = s
+        .patch(
+            &s.editor,
+            &path,
+            Some(&etag),
+            json!({
+                "funding_lines": [{"source": "PNRR", "programme": "M2C4", "measure": "Investimento 3.1",
+                    "planned_cents": 100_000_000, "committed_cents": 60_000_000, "spent_cents": 10_000_000}],
+                "instrument_links": [
+                    {"instrument": "PTGM", "section": "Rete ecologica metropolitana",
+                     "effect": "Esempio: le infrastrutture verdi entrano nella rete ecologica", "state": "in_progress"},
+                    {"instrument": "DUP", "section": "Missione 9", "effect": "Esempio: diventa un obiettivo operativo",
+                     "state": "achieved",
+                     "dup_objective": {"level": "operational", "code": "ESEMPIO-OO-1", "title": "Esempio: rete verde metropolitana"}}
+                ]
+            }),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {outcome}");
+
+    let ptgm = "#instruments [data-instrument='PTGM'] [data-section='Rete ecologica metropolitana'] tr[data-action='2.1.1']";
+    until_text(&c, ptgm, "In corso").await;
+    until_text(&c, "#instruments [data-instrument='DUP'] [data-objective='ESEMPIO-OO-1']", "2.1.1").await;
+    accessible(&c, "instruments").await;
+    screenshot(&c, "instruments").await;
+
+    until_text(&c2, "#funding-total [data-field='planned']", "1.000.000").await;
+    until_text(&c2, "#funding-axes tr[data-key='2'] [data-field='committed']", "600.000").await;
+    until_text(&c2, "#funding-missions tr[data-key='M2'] [data-field='spent']", "100.000").await;
+    accessible(&c2, "funding").await;
+    screenshot(&c2, "funding").await;
+
+    // The report page: each file fetched with the token, its type and name shown.
+    c2.goto(&format!("{}/#/plans/{PLAN}/report", s.base)).await.unwrap();
+    until_count(&c2, "#report-pdf", 1).await;
+    assert_eq!(value(&c2, "#report-from").await, "2021-01-01");
+    assert_eq!(value(&c2, "#report-to").await, "2023-12-31");
+    accessible(&c2, "report").await;
+    for (button, kind) in [
+        ("#report-pdf", "application/pdf"),
+        ("#report-html", "text/html"),
+        ("#export-actions-xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("#export-indicators-csv", "text/csv"),
+        ("#export-pnrr", "text/csv"),
+    ] {
+        click(&c2, button).await;
+        until(WAIT, &format!("{button} fetched"), || async {
+            c2.execute(
+                "const e = document.querySelector('#report-outcome [data-type]'); return e ? e.dataset.type : null;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .is_some_and(|t| t.starts_with(kind))
+        })
+        .await;
+        c2.execute("document.querySelector('#report-outcome').replaceChildren();", vec![])
+            .await
+            .unwrap();
+    }
+    // A period that ends before it starts is refused, and said so.
+    c2.execute("document.querySelector('#report-from').value = '2024-01-01';", vec![])
+        .await
+        .unwrap();
+    click(&c2, "#report-pdf").await;
+    until_count(&c2, "#report-outcome .error", 1).await;
+    c.close().await.unwrap();
+    c2.close().await.unwrap();
+}

@@ -5,7 +5,8 @@
 // Routes: #/ (plans), #/plans/<plan> (explorer), #/plans/<plan>/actions/<action>,
 // #/plans/<plan>/agreements, #/plans/<plan>/tables, #/plans/<plan>/meeting,
 // #/plans/<plan>/indicators, #/plans/<plan>/indicators/<indicator>,
-// #/plans/<plan>/campaigns, #/plans/<plan>/campaigns/<campaign>; and, with no sign-in,
+// #/plans/<plan>/campaigns, #/plans/<plan>/campaigns/<campaign>, #/plans/<plan>/funding,
+// #/plans/<plan>/instruments, #/plans/<plan>/report; and, with no sign-in,
 // #/questionnaire/<secret> (an invited organisation's personal link).
 
 import { api, onUnauthorized } from './js/api.js';
@@ -24,6 +25,9 @@ import * as indicator from './js/views/indicator.js';
 import * as campaigns from './js/views/campaigns.js';
 import * as campaign from './js/views/campaign.js';
 import * as questionnaire from './js/views/questionnaire.js';
+import * as funding from './js/views/funding.js';
+import * as instruments from './js/views/instruments.js';
+import * as report from './js/views/report.js';
 
 const live = new Live();
 const main = () => document.getElementById('main');
@@ -52,6 +56,9 @@ function parseRoute(hash) {
   if (parts.length === 3 && parts[2] === 'meeting') return { view: meeting, name: 'meeting', params: { plan } };
   if (parts.length === 3 && parts[2] === 'indicators') return { view: indicators, name: 'indicators', params: { plan } };
   if (parts.length === 4 && parts[2] === 'indicators') return { view: indicator, name: 'indicator', params: { plan, indicator: parts[3] } };
+  if (parts.length === 3 && parts[2] === 'funding') return { view: funding, name: 'funding', params: { plan } };
+  if (parts.length === 3 && parts[2] === 'instruments') return { view: instruments, name: 'instruments', params: { plan } };
+  if (parts.length === 3 && parts[2] === 'report') return { view: report, name: 'report', params: { plan } };
   if (parts.length === 3 && parts[2] === 'campaigns') return { view: campaigns, name: 'campaigns', params: { plan } };
   if (parts.length === 4 && parts[2] === 'campaigns') return { view: campaign, name: 'campaign', params: { plan, campaign: parts[3] } };
   return null;
@@ -71,7 +78,10 @@ function renderNav(route) {
     ['agreements', `${base}/agreements`, t('nav.agreements')],
     ['tables', `${base}/tables`, t('nav.tables')],
     ['indicators', `${base}/indicators`, t('nav.indicators')],
+    ['instruments', `${base}/instruments`, t('nav.instruments')],
+    ['funding', `${base}/funding`, t('nav.funding')],
     ['campaigns', `${base}/campaigns`, t('nav.campaigns')],
+    ['report', `${base}/report`, t('nav.report')],
     ['meeting', `${base}/meeting`, t('nav.meeting')],
   ];
   const parent = { action: 'explorer', indicator: 'indicators', campaign: 'campaigns' };
