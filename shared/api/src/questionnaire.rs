@@ -179,8 +179,12 @@ pub struct InvitationOutcome {
     /// `PUT /api/v1/questionnaire/{secret}/answers`. Shown once, never stored: the log
     /// keeps only its SHA-256.
     pub secret: String,
-    /// The path to send to the organisation, `/questionnaire/<secret>`.
+    /// The web page to send to the organisation, `/#/questionnaire/<secret>` (the
+    /// secret in the fragment, which browsers do not send to the server when the page
+    /// opens).
     pub link: String,
+    /// The link's API, `/api/v1/questionnaire/<secret>` (`GET`, and `PUT .../answers`).
+    pub api: String,
 }
 
 /// An answer's value: a whole number for a `scale` question, a string (the option, or

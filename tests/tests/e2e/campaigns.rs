@@ -168,7 +168,8 @@ pub async fn a_campaign_collects_one_editable_answer_set_per_organisation_and_ag
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let secret = body["secret"].as_str().unwrap().to_owned();
-        assert_eq!(body["link"], format!("/api/v1/questionnaire/{secret}"));
+        assert_eq!(body["link"], format!("/#/questionnaire/{secret}"));
+        assert_eq!(body["api"], format!("/api/v1/questionnaire/{secret}"));
         assert_eq!(body["organisation"], org);
         last = body["position"].as_u64().unwrap();
         secrets.push(secret);

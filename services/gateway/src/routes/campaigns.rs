@@ -173,7 +173,8 @@ async fn invite_organisation(
     )
     .await?;
     let answer = InvitationOutcome {
-        link: format!("/api/v1/questionnaire/{secret}"),
+        link: format!("/#/questionnaire/{secret}"),
+        api: format!("/api/v1/questionnaire/{secret}"),
         secret,
         organisation,
         outcome,
