@@ -1478,6 +1478,37 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
     accessible(&c, "instruments").await;
     screenshot(&c, "instruments").await;
 
+    // The link's state edited on the action page reaches the open instruments view.
+    let e = driver.browser(1400, 1100).await;
+    e.goto(&token_link(&s, &s.editor, &format!("/plans/{PLAN}/actions/2.1.1")))
+        .await
+        .unwrap();
+    let state = "#field-instrument_links [data-line='1'] select.state";
+    until_count(&e, state, 1).await;
+    assert_eq!(value(&e, state).await, "in_progress");
+    assert_eq!(
+        value(&e, "#field-instrument_links [data-line='2'] input.dup_code").await,
+        "ESEMPIO-OO-1"
+    );
+    e.execute(
+        "const s = document.querySelector(arguments[0]); s.value = 'achieved'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![json!(state)],
+    )
+    .await
+    .unwrap();
+    replace_text(&e, "#edit-reason", "Esempio: effetto raggiunto").await;
+    click(&e, "#save").await;
+    until_saved(&e, "saved").await;
+    until_text(&c, ptgm, "Raggiunto").await;
+    let (_, _, stored) = s.get(&s.viewer, &path).await;
+    assert_eq!(stored["instrument_links"][0]["state"], "achieved", "{stored}");
+    assert_eq!(
+        stored["instrument_links"][1]["dup_objective"]["code"], "ESEMPIO-OO-1",
+        "the other link kept its objective: {stored}"
+    );
+    accessible(&e, "action with instrument links").await;
+    e.close().await.unwrap();
+
     until_text(&c2, "#funding-total [data-field='planned']", "1.000.000").await;
     until_text(&c2, "#funding-axes tr[data-key='2'] [data-field='committed']", "600.000").await;
     until_text(&c2, "#funding-missions tr[data-key='M2'] [data-field='spent']", "100.000").await;

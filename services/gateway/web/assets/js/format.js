@@ -86,7 +86,8 @@ export function fieldText(field, value) {
       return list.map((l) => `${l.source}${l.programme ? ` ${l.programme}` : ''}: ${euros(l.planned_cents)}`).join('; ') || '—';
     }
     if (field === 'instrument_links') {
-      return list.map((l) => [l.instrument, l.section, l.effect].filter(Boolean).join(' · ')).join('; ') || '—';
+      return list.map((l) => [l.instrument, l.section, l.effect, l.state && has(`effect_state.${l.state}`) ? t(`effect_state.${l.state}`) : l.state,
+        l.dup_objective && l.dup_objective.code].filter(Boolean).join(' · ')).join('; ') || '—';
     }
     return list.join(', ') || '—';
   }

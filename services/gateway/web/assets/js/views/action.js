@@ -10,7 +10,8 @@
 
 import { api, actionPath, ApiError } from '../api.js';
 import { h, replace, debounce, announce } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
+import { effectChip } from './instruments.js';
 import {
   STATUSES, statusChip, statusLabel, progressBar, euros, date, dateTime, eventLabel, eventSummary,
   fieldLabel, fieldText, editedFields,
@@ -18,7 +19,7 @@ import {
 
 const TEXT_FIELDS = ['title', 'description', 'competence', 'territorial_scope',
   'planned_start', 'planned_end', 'actual_start', 'actual_end',
-  'responsible_organisations', 'partner_organisations', 'funding_lines'];
+  'responsible_organisations', 'partner_organisations', 'funding_lines', 'instrument_links'];
 const LIST_FIELDS = new Set(['responsible_organisations', 'partner_organisations']);
 const DATE_FIELDS = new Set(['planned_start', 'planned_end', 'actual_start', 'actual_end']);
 
@@ -32,6 +33,8 @@ const SOURCES = ['PNRR', 'EU-2021-2027', 'OWN', 'REGIONAL', 'PRIVATE', 'OTHER'];
 // What a line may carry beyond its row's columns (a PNRR mission, an EU fund, the
 // agreement's commitment it records): kept as they are when the row is edited.
 const LINE_EXTRAS = ['mission', 'fund', 'agreement', 'commitment_id'];
+// The EU 2021-2027 funds a line of source `EU-2021-2027` names.
+const EU_FUNDS = ['FESR', 'FSE+', 'FEASR', 'FEAMPA', 'JTF', 'INTERREG'];
 
 function fundingLine(l) {
   const cents = (v) => Math.max(0, Math.round(Number(v) || 0));
@@ -50,52 +53,122 @@ function fundingLine(l) {
   return line;
 }
 
+const EFFECT_STATES = ['', 'planned', 'in_progress', 'achieved', 'not_pursued'];
+const DUP_LEVELS = ['', 'strategic', 'operational', 'management'];
+
+/**
+ * An instrument link as the API takes it. In the editor a DUP objective is three
+ * flat columns (`dup_level`, `dup_code`, `dup_title`); here they become its
+ * `dup_objective` again.
+ */
+function instrumentLink(l) {
+  const text = (v) => String(v || '').trim();
+  const objective = l.dup_objective || {};
+  const level = text(l.dup_level ?? objective.level);
+  const code = text(l.dup_code ?? objective.code);
+  const title = text(l.dup_title ?? objective.title);
+  const link = { instrument: text(l.instrument), section: text(l.section), effect: text(l.effect) };
+  if (text(l.state)) link.state = text(l.state);
+  if (level || code || title) link.dup_objective = { level, code, title };
+  return link;
+}
+
+/** Fields edited as rows of a table: how a row is kept, and its columns. */
+const ROW_FIELDS = {
+  funding_lines: {
+    normalize: fundingLine,
+    add: 'funding.add',
+    columns: [
+      { key: 'source', label: 'funding.source', list: 'sources', first: true },
+      { key: 'programme', label: 'funding.programme_only' },
+      { key: 'measure', label: 'funding.measure' },
+      { key: 'fund', label: 'funding.fund', list: 'funds' },
+      { key: 'planned_cents', label: 'funding.planned_eur', money: true },
+      { key: 'committed_cents', label: 'funding.committed_eur', money: true },
+      { key: 'spent_cents', label: 'funding.spent_eur', money: true },
+    ],
+  },
+  instrument_links: {
+    normalize: instrumentLink,
+    add: 'links.add',
+    columns: [
+      { key: 'instrument', label: 'links.instrument', list: 'instruments', first: true },
+      { key: 'section', label: 'links.section' },
+      { key: 'effect', label: 'links.effect' },
+      { key: 'state', label: 'links.state', options: EFFECT_STATES.map((v) => [v, v ? `effect_state.${v}` : 'effect_state.not_stated']) },
+      { key: 'dup_level', label: 'links.dup_level', options: DUP_LEVELS.map((v) => [v, v ? `dup_level.${v}` : 'links.no_objective']) },
+      { key: 'dup_code', label: 'links.dup_code' },
+      { key: 'dup_title', label: 'links.dup_title' },
+    ],
+  },
+};
+const DATALISTS = {
+  sources: SOURCES,
+  funds: EU_FUNDS,
+  instruments: ['PTGM', 'PUMS', 'DUP'],
+};
+
 function parseInput(field, raw) {
-  if (field === 'funding_lines') {
-    try { return JSON.parse(raw || '[]').map(fundingLine); } catch { return []; }
+  if (ROW_FIELDS[field]) {
+    try { return JSON.parse(raw || '[]').map(ROW_FIELDS[field].normalize); } catch { return []; }
   }
   if (LIST_FIELDS.has(field)) return raw.split('\n').map((x) => x.trim()).filter(Boolean);
   return field === 'title' || field === 'description' ? raw : raw.trim();
 }
 
 function inputText(field, value) {
-  if (field === 'funding_lines') return JSON.stringify(listOf(value).map(fundingLine));
+  if (ROW_FIELDS[field]) return JSON.stringify(listOf(value).map(ROW_FIELDS[field].normalize));
   if (LIST_FIELDS.has(field)) return listOf(value).join('\n');
   return value || '';
 }
 
 /**
- * An editor of funding lines: one row per line (source, programme, measure, planned,
- * committed and spent in euros), rows added and removed. Its `value` is the lines as
- * JSON; it sends `input` events like a text field.
+ * An editor of a field kept as rows (funding lines, instrument links): one row per
+ * item, rows added and removed. Its `value` is the rows as JSON; it sends `input`
+ * events like a text field.
  */
-function fundingEditor(id) {
+function rowsEditor(id, field) {
+  const spec = ROW_FIELDS[field];
   let lines = [];
   const rows = h('tbody', null);
   const changed = () => el.dispatchEvent(new Event('input', { bubbles: true }));
   const euro = (cents) => (cents ? String(cents / 100) : '');
+  // The editor's own row shape: a DUP objective as flat columns.
+  const editable = (item) => {
+    const row = { ...spec.normalize(item) };
+    if (row.dup_objective) {
+      row.dup_level = row.dup_objective.level;
+      row.dup_code = row.dup_objective.code;
+      row.dup_title = row.dup_objective.title;
+      delete row.dup_objective;
+    }
+    return row;
+  };
   function row(line, i) {
     const n = i + 1;
-    const text = (key, label, attrs) => {
-      const input = h('input', { type: 'text', value: line[key], 'aria-label': `${label} (${t('funding.line', { n })})`, ...attrs });
-      input.addEventListener('input', () => { line[key] = input.value; });
-      return h('td', null, input);
-    };
-    const money = (key, label) => {
-      const input = h('input', {
-        type: 'number', min: 0, step: '0.01', inputmode: 'decimal', value: euro(line[key]),
-        'aria-label': `${label} (${t('funding.line', { n })})`,
-      });
-      input.addEventListener('input', () => { line[key] = Math.round((Number(input.value) || 0) * 100); });
+    const cell = (c) => {
+      const label = `${t(c.label)} (${t('funding.line', { n })})`;
+      let input;
+      if (c.options) {
+        input = h('select', { 'aria-label': label, class: c.key },
+          c.options.map(([v, k]) => h('option', { value: v, selected: (line[c.key] || '') === v }, t(k))));
+        input.addEventListener('change', () => { line[c.key] = input.value; changed(); });
+      } else if (c.money) {
+        input = h('input', {
+          type: 'number', min: 0, step: '0.01', inputmode: 'decimal', value: euro(line[c.key]), 'aria-label': label,
+        });
+        input.addEventListener('input', () => { line[c.key] = Math.round((Number(input.value) || 0) * 100); });
+      } else {
+        input = h('input', {
+          type: 'text', value: line[c.key] || '', 'aria-label': label, class: c.key,
+          list: c.list ? `${id}-${c.list}` : null, autocomplete: c.list ? 'off' : null,
+        });
+        input.addEventListener('input', () => { line[c.key] = input.value; });
+      }
       return h('td', null, input);
     };
     return h('tr', { dataset: { line: n } },
-      text('source', t('funding.source'), { list: `${id}-sources`, class: 'source', autocomplete: 'off' }),
-      text('programme', t('funding.programme_only')),
-      text('measure', t('funding.measure')),
-      money('planned_cents', t('funding.planned_eur')),
-      money('committed_cents', t('funding.committed_eur')),
-      money('spent_cents', t('funding.spent_eur')),
+      spec.columns.map(cell),
       h('td', null, h('button', {
         type: 'button', class: 'secondary remove-line',
         onclick: () => { lines.splice(i, 1); draw(); changed(); },
@@ -104,26 +177,26 @@ function fundingEditor(id) {
   function draw() {
     replace(rows, lines.map(row));
   }
-  const el = h('div', { id, class: 'funding-editor', role: 'group', 'aria-labelledby': `${id}-label` },
-    h('datalist', { id: `${id}-sources` }, SOURCES.map((x) => h('option', { value: x }))),
+  const lists = [...new Set(spec.columns.map((c) => c.list).filter(Boolean))];
+  const el = h('div', { id, class: ['funding-editor', 'rows-editor'], role: 'group', 'aria-labelledby': `${id}-label` },
+    lists.map((l) => h('datalist', { id: `${id}-${l}` }, DATALISTS[l].map((x) => h('option', { value: x })))),
     h('div', { class: 'table-wrap' }, h('table', null,
-      h('thead', null, h('tr', null,
-        ['funding.source', 'funding.programme_only', 'funding.measure', 'funding.planned_eur', 'funding.committed_eur', 'funding.spent_eur']
-          .map((k) => h('th', { scope: 'col' }, t(k))), h('td', null))),
+      h('thead', null, h('tr', null, spec.columns.map((c) => h('th', { scope: 'col' }, t(c.label))), h('td', null))),
       rows)),
     h('button', {
       type: 'button', class: 'secondary add-line',
       onclick: () => {
-        lines.push(fundingLine({}));
+        lines.push(editable({}));
         draw();
         changed();
-        const inputs = rows.querySelectorAll('input.source');
+        const first = spec.columns.find((c) => c.first);
+        const inputs = rows.querySelectorAll(`input.${first.key}`);
         inputs[inputs.length - 1].focus();
       },
-    }, t('funding.add')));
+    }, t(spec.add)));
   Object.defineProperty(el, 'value', {
-    get: () => JSON.stringify(lines.map(fundingLine)),
-    set: (v) => { try { lines = JSON.parse(v || '[]').map(fundingLine); } catch { lines = []; } draw(); },
+    get: () => JSON.stringify(lines.map(spec.normalize)),
+    set: (v) => { try { lines = JSON.parse(v || '[]').map(editable); } catch { lines = []; } draw(); },
   });
   return el;
 }
@@ -146,7 +219,7 @@ export async function render(root, params, ctx) {
 
   function pick(v) {
     return Object.fromEntries(TEXT_FIELDS.map((f) => {
-      if (f === 'funding_lines') return [f, listOf(v[f]).map(fundingLine)];
+      if (ROW_FIELDS[f]) return [f, listOf(v[f]).map(ROW_FIELDS[f].normalize)];
       return [f, LIST_FIELDS.has(f) ? listOf(v[f]) : (v[f] || '')];
     }));
   }
@@ -169,7 +242,7 @@ export async function render(root, params, ctx) {
   function fieldControl(field) {
     const id = `field-${field}`;
     let input;
-    if (field === 'funding_lines') input = fundingEditor(id);
+    if (ROW_FIELDS[field]) input = rowsEditor(id, field);
     else if (field === 'description') input = h('textarea', { id, rows: 4 });
     else if (LIST_FIELDS.has(field)) input = h('textarea', { id, rows: 3, 'aria-describedby': `${id}-help` });
     else if (field === 'competence') {
@@ -192,7 +265,7 @@ export async function render(root, params, ctx) {
     input.addEventListener('focusout', (e) => {
       if (!input.contains(e.relatedTarget)) ctx.live.presence(topic, 'viewing');
     });
-    const label = field === 'funding_lines'
+    const label = ROW_FIELDS[field]
       ? h('span', { id: `${id}-label`, class: 'label' }, fieldLabel(field), ' ', who)
       : h('label', { for: id }, fieldLabel(field), ' ', who);
     return h('div', { class: ['field', `field-${field}`], dataset: { field } },
@@ -264,7 +337,9 @@ export async function render(root, params, ctx) {
       h('dt', null, t('report.by')), h('dd', null, t('history.by', { actor: r.reported_by, org: r.reporting_organisation }), ', ', dateTime(r.reported_at)))
       : h('p', { class: 'muted' }, t('action.no_report')));
     replace(linksBox, h('h2', null, t('field.instrument_links')), view.instrument_links.length
-      ? h('ul', null, view.instrument_links.map((l) => h('li', null, h('strong', null, l.instrument), l.section ? ` (${l.section})` : '', l.effect ? `: ${l.effect}` : '')))
+      ? h('ul', null, view.instrument_links.map((l) => h('li', { dataset: { instrument: l.instrument } }, h('strong', null, l.instrument), l.section ? ` (${l.section})` : '', l.effect ? `: ${l.effect}` : '',
+        ' ', effectChip(l.state),
+        l.dup_objective ? h('div', { class: 'muted' }, `${has(`dup_level.${l.dup_objective.level}`) ? t(`dup_level.${l.dup_objective.level}`) : l.dup_objective.level} ${l.dup_objective.code} — ${l.dup_objective.title}`) : null)))
       : h('p', { class: 'muted' }, t('action.no_links')));
     replace(agreementsBox, h('h2', null, t('action.agreements')), view.agreements.length
       ? h('ul', null, view.agreements.map((a) => h('li', { dataset: { agreement: a.id } },
@@ -361,7 +436,7 @@ export async function render(root, params, ctx) {
       const yours = problem.yours[field];
       const id = `resolve-${field}`;
       let resolution;
-      if (field === 'funding_lines') resolution = fundingEditor(id);
+      if (ROW_FIELDS[field]) resolution = rowsEditor(id, field);
       else if (LIST_FIELDS.has(field) || field === 'description') resolution = h('textarea', { id, rows: 3 });
       else resolution = h('input', { id, type: DATE_FIELDS.has(field) ? 'date' : 'text' });
       resolution.value = inputText(field, yours);
@@ -378,7 +453,7 @@ export async function render(root, params, ctx) {
             h('button', { type: 'button', class: 'secondary use-theirs', onclick: use(theirs) }, t('conflict.use_theirs'))),
           h('div', { class: 'version yours' }, h('h4', null, t('conflict.yours')), h('p', { class: 'value' }, fieldText(field, yours)),
             h('button', { type: 'button', class: 'secondary use-yours', onclick: use(yours) }, t('conflict.use_yours')))),
-        field === 'funding_lines'
+        ROW_FIELDS[field]
           ? h('span', { id: `${id}-label`, class: 'label' }, t('conflict.resolution'))
           : h('label', { for: id }, t('conflict.resolution')),
         resolution);
