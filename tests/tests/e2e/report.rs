@@ -14,8 +14,9 @@ use crate::harness::{ORG, PLAN, Server};
 const INDICATOR: &str = "ESEMPIO-REP-01";
 const PERIOD: &str = "from=2022-01-01&to=2022-12-31";
 
-/// Records the example data; answers the position of the last event.
-async fn example_data(s: &Server) -> u64 {
+/// Records the example data; answers the position of the last event and the one
+/// before the progress report.
+async fn example_data(s: &Server) -> (u64, u64) {
     let base = format!("/api/v1/plans/{PLAN}/indicators");
     let (status, body) = s
         .post(
@@ -55,6 +56,7 @@ async fn example_data(s: &Server) -> u64 {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let before_progress = body["position"].as_u64().unwrap() - 1;
     let action = format!("/api/v1/plans/{PLAN}/actions/2.1.3");
     let (_, headers, _) = s.get(&s.viewer, &action).await;
     let etag = headers["etag"].to_str().unwrap().to_owned();
@@ -79,7 +81,7 @@ async fn example_data(s: &Server) -> u64 {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    example_campaign(s).await
+    (example_campaign(s).await, before_progress)
 }
 
 /// An example questionnaire campaign, open in the autumn of 2022, answered by one
@@ -179,7 +181,7 @@ fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
 }
 
 pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorded_data(s: Server) {
-    let position = example_data(&s).await;
+    let (position, before_progress) = example_data(&s).await;
     let report = format!("/api/v1/plans/{PLAN}/report?{PERIOD}&min_position={position}");
 
     // The page: standalone HTML with the title, the period and the action codes.
@@ -316,6 +318,22 @@ pub async fn the_report_and_its_exports_hold_the_plan_the_period_and_the_recorde
             .iter()
             .any(|c| c["status"] == "in_progress" && c["actions"] == 1)
     );
+    // The plan as it stood before the progress report.
+    let (status, _, past) = s
+        .get(
+            &s.viewer,
+            &format!("/api/v1/plans/{PLAN}/report?{PERIOD}&format=json&at={before_progress}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{past}");
+    assert_eq!(past["position"], before_progress);
+    let past_action = past["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "2.1.1")
+        .unwrap();
+    assert_eq!(past_action["status"], "not_started");
     // Without a period, the plan's own.
     let (_, _, whole) = s
         .get(
@@ -500,6 +518,13 @@ pub async fn a_bad_period_or_format_is_refused_naming_the_parameter(s: Server) {
         ("format=docx", StatusCode::BAD_REQUEST, "format"),
         ("period=2022", StatusCode::BAD_REQUEST, "period"),
         ("at=abc", StatusCode::BAD_REQUEST, "at"),
+        ("at=999999999", StatusCode::UNPROCESSABLE_ENTITY, "at"),
+        (
+            "as_of=2999-01-01T00:00:00Z",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "as_of",
+        ),
+        ("as_of=yesterday", StatusCode::BAD_REQUEST, "as_of"),
     ] {
         let (got, _, problem) = s.get(&s.viewer, &format!("{report}?{query}")).await;
         assert_eq!(got, status, "{query}: {problem}");
