@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 pub mod audit;
 pub mod bench;
 pub mod distributed;
+pub mod examples;
 
 /// The Torino plan facts shipped with the repository (`data/psm-torino-2021-2023.json`).
 pub const DEMO_PLAN: &str = include_str!("../../../data/psm-torino-2021-2023.json");

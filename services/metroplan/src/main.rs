@@ -40,6 +40,10 @@ enum Cmd {
         /// Loads the Torino plan (PSM-2021-2023) and prints an admin token.
         #[arg(long)]
         demo: bool,
+        /// With `--demo` on the embedded store: adds example context indicators and
+        /// measurements, labelled ESEMPIO (illustrative, not official figures).
+        #[arg(long, requires = "demo", conflicts_with = "nats")]
+        examples: bool,
         /// Runs on NATS JetStream (URLs, comma-separated for a cluster) instead of SQLite.
         #[arg(long, env = "METROPLAN_NATS_URL")]
         nats: Option<String>,
@@ -265,6 +269,7 @@ async fn main() -> anyhow::Result<()> {
             data,
             listen,
             demo,
+            examples,
             checkpoints,
             ..
         } => {
@@ -281,9 +286,20 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             if demo {
                 let summary = platform.load_demo(&bar("loading the demo plan")).await?;
+                let mut head = summary.position;
+                if examples {
+                    let loaded =
+                        metroplan::examples::load(&platform.monitoring, &summary.plan).await?;
+                    if let Some(position) = loaded {
+                        head = head.max(position);
+                        println!(
+                            "example indicators loaded (ESEMPIO: illustrative, not official figures)"
+                        );
+                    }
+                }
                 platform
                     .projector
-                    .wait_for(summary.position, Duration::from_secs(30))
+                    .wait_for(head, Duration::from_secs(30))
                     .await;
                 let token = platform.tokens.create(
                     Role::Admin,

@@ -434,6 +434,85 @@ async fn serve_demo_answers_with_its_admin_token_and_a_later_token_then_stops_on
     );
 }
 
+/// `serve --demo --examples` adds example indicators, every one labelled ESEMPIO and
+/// not official, with their measurements; a second start adds nothing.
+#[tokio::test]
+async fn serve_demo_examples_adds_labelled_example_indicators_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut heads = Vec::new();
+    for _ in 0..2 {
+        let child = metroplan()
+            .args([
+                "serve",
+                "--demo",
+                "--examples",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning metroplan serve");
+        let mut server = Server { child };
+        let (base, admin) = url_and_admin_token(&mut server.child);
+        let list: Value = client
+            .get(format!("{base}/api/v1/plans/PSM-2021-2023/indicators"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let indicators: Vec<&Value> = list["strategies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["indicators"].as_array().unwrap())
+            .collect();
+        assert_eq!(indicators.len(), 3, "{list}");
+        for i in &indicators {
+            assert!(i["code"].as_str().unwrap().starts_with("ESEMPIO"), "{i}");
+            assert!(i["name"].as_str().unwrap().contains("non ufficiali"), "{i}");
+            assert!(
+                i["source"].as_str().unwrap().contains("non ufficiali"),
+                "{i}"
+            );
+            assert!(i["latest"].is_object(), "measured: {i}");
+        }
+        let one: Value = client
+            .get(format!(
+                "{base}/api/v1/plans/PSM-2021-2023/indicators/ESEMPIO-3.1-01"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            one["series"][0]["value"], "19.8",
+            "the Italian decimal comma read: {one}"
+        );
+        assert_eq!(one["trend"], "improving", "{one}");
+        heads.push(list["position"].as_u64().unwrap());
+        drop(server);
+    }
+    assert_eq!(heads[0], heads[1], "a second start adds nothing");
+    // Without --demo the flag is refused.
+    let out = run(&["serve", "--examples"], dir.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--demo"), "{}", stderr(&out));
+}
+
 // ---------------------------------------------------------------------------------------
 // Tamper evidence: `metroplan verify` on a log changed behind the store's back.
 

@@ -151,7 +151,7 @@ export async function render(root, params, ctx) {
     try {
       const { data: out } = await api(`${path}/invitations`, { method: 'POST', body: { organisation } });
       // The answer holds the secret this once; the page people open is the web page.
-      const url = `${window.location.origin}/#/questionnaire/${encodeURIComponent(out.secret)}`;
+      const url = `${window.location.origin}${out.link || `/#/questionnaire/${encodeURIComponent(out.secret)}`}`;
       replace(linkBox, h('p', null, t('invitation.link_for', { organisation: out.organisation })),
         h('input', { id: 'invitation-url', readonly: true, value: url, 'aria-label': t('invitation.link_label'), class: 'link-field' }),
         h('p', { class: 'help' }, t('invitation.link_once')));
