@@ -1,7 +1,7 @@
 //! The `Campaign` aggregate (stream `campaign:<plan>/<campaign>`): a questionnaire sent
 //! to the organisations that took part in the plan, and the pure decisions taken
 //! against it: [`decide_draft`], [`decide_questions`], [`decide_open`],
-//! [`decide_invite`], [`decide_submit`] and [`decide_close`].
+//! [`decide_invite`], [`decide_replace_link`], [`decide_submit`] and [`decide_close`].
 //!
 //! The choices:
 //! - A campaign lives `drafted → open → closed`. Its questions are set as a whole list
@@ -32,6 +32,9 @@
 //! - **open**: drafted with questions (409).
 //! - **invite**: the campaign exists and is not closed (409); the organisation is not
 //!   blank and not invited yet, whatever its case and spacing (409).
+//! - **replace a link**: the campaign exists and is not closed (409); the organisation
+//!   is invited, whatever its case and spacing (404); the new link is not in use
+//!   (409). The previous link stops working; the answers stay.
 //! - **submit**: the link is one of the campaign's (404); the campaign is open (409);
 //!   every answer names a question (and, for `actions`, one of its actions), once; the
 //!   value fits the question: a whole number in the scale, one of the options, a text
@@ -111,6 +114,15 @@ impl Campaign {
                 link_sha256: i.link_sha256.clone(),
                 submissions: 0,
             }),
+            Some(Event::InvitationLinkReplaced(r)) => {
+                if let Some(i) = self
+                    .invitations
+                    .iter_mut()
+                    .find(|i| i.organisation == r.organisation)
+                {
+                    i.link_sha256.clone_from(&r.link_sha256);
+                }
+            }
             Some(Event::AnswersSubmitted(a)) => {
                 if let Some(i) = self
                     .invitations
@@ -552,6 +564,50 @@ pub fn decide_invite(
             plan: at.plan.to_string(),
             campaign: at.campaign.to_string(),
             organisation,
+            link_sha256: link.as_str().to_owned(),
+        }
+        .into(),
+    ])
+}
+
+/// Decides giving the invited `organisation` a new link whose secret hashes to `link`.
+///
+/// # Errors
+/// See the module's rules.
+pub fn decide_replace_link(
+    state: &Campaign,
+    at: Target<'_>,
+    organisation: &str,
+    link: &LinkHash,
+) -> Result<Vec<pb::CampaignEvent>, ApiError> {
+    exists(state, at)?;
+    if state.phase == Phase::Closed {
+        return Err(ApiError::rejected(
+            None,
+            format!("{at} is closed: its links answer nothing any more"),
+        ));
+    }
+    let Some(invited) = state
+        .invitations
+        .iter()
+        .find(|i| same_organisation(&i.organisation, organisation))
+    else {
+        return Err(ApiError::not_found(format!(
+            "invitation of {} to {at}",
+            organisation.trim()
+        )));
+    };
+    if state.invitation(link).is_some() {
+        return Err(ApiError::rejected(
+            None,
+            "this link is in use: make another",
+        ));
+    }
+    Ok(vec![
+        pb::InvitationLinkReplaced {
+            plan: at.plan.to_string(),
+            campaign: at.campaign.to_string(),
+            organisation: invited.organisation.clone(),
             link_sha256: link.as_str().to_owned(),
         }
         .into(),

@@ -15,7 +15,7 @@ use metroplan_eventstore::aggregate::execute;
 
 use crate::campaign::{
     Campaign, PlanSubjects, Target, decide_close, decide_draft, decide_invite, decide_open,
-    decide_questions, decide_submit,
+    decide_questions, decide_replace_link, decide_submit,
 };
 use crate::plan_facts::{ActionStanding, action_standing, plan_strategies};
 use crate::service::{execute_failure, outcome, parse_plan, store_failure};
@@ -82,6 +82,19 @@ pub(crate) async fn handle(
             let id = parse_campaign(&campaign)?;
             run(store, ctx, &plan, &id, |state| {
                 decide_invite(state, target(&plan, &id), &organisation, &link)
+            })
+            .await
+        }
+        MonitoringCommand::ReplaceLink {
+            plan,
+            campaign,
+            organisation,
+            link,
+        } => {
+            let plan = parse_plan(&plan)?;
+            let id = parse_campaign(&campaign)?;
+            run(store, ctx, &plan, &id, |state| {
+                decide_replace_link(state, target(&plan, &id), &organisation, &link)
             })
             .await
         }

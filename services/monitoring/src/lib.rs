@@ -27,7 +27,7 @@ mod service;
 
 pub use campaign::{
     Campaign, PlanSubjects, decide_close, decide_draft, decide_invite, decide_open,
-    decide_questions, decide_submit,
+    decide_questions, decide_replace_link, decide_submit,
 };
 pub use indicator::{
     ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_import,

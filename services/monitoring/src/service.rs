@@ -102,6 +102,7 @@ impl MonitoringService {
             | MonitoringCommand::SetQuestions { .. }
             | MonitoringCommand::OpenCampaign { .. }
             | MonitoringCommand::InviteOrganisation { .. }
+            | MonitoringCommand::ReplaceLink { .. }
             | MonitoringCommand::SubmitAnswers { .. }
             | MonitoringCommand::CloseCampaign { .. } => {
                 crate::campaign_service::handle(self.store.as_ref(), ctx, cmd).await

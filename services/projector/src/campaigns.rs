@@ -61,6 +61,7 @@ struct InvitationState {
     organisation: String,
     link_sha256: String,
     invited_at: String,
+    link_replaced_at: Option<String>,
     answers: Option<(pb::AnswersSubmitted, String)>,
 }
 
@@ -110,6 +111,9 @@ pub struct QuestionView {
 pub struct InvitationView {
     pub organisation: String,
     pub invited_at: String,
+    /// When its link was last replaced by a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_replaced_at: Option<String>,
     pub answered: bool,
     /// How many answer sets it submitted (the last one counts).
     pub submissions: u32,
@@ -516,8 +520,21 @@ impl Campaigns {
                     organisation: x.organisation,
                     link_sha256: x.link_sha256,
                     invited_at: at,
+                    link_replaced_at: None,
                     answers: None,
                 });
+            }
+            Event::InvitationLinkReplaced(x) => {
+                if let Some(i) = c
+                    .invitations
+                    .iter_mut()
+                    .find(|i| i.organisation == x.organisation)
+                {
+                    self.links.remove(&i.link_sha256);
+                    self.links.insert(x.link_sha256.clone(), key);
+                    i.link_sha256 = x.link_sha256;
+                    i.link_replaced_at = Some(at);
+                }
             }
             Event::AnswersSubmitted(x) => {
                 if let Some(i) = c
@@ -585,6 +602,7 @@ impl Campaigns {
                 .map(|i| InvitationView {
                     organisation: i.organisation.clone(),
                     invited_at: i.invited_at.clone(),
+                    link_replaced_at: i.link_replaced_at.clone(),
                     answered: i.answers.is_some(),
                     submissions: i.answers.as_ref().map_or(0, |(a, _)| a.submission),
                     answered_at: i.answers.as_ref().map(|(_, at)| at.clone()),

@@ -92,6 +92,14 @@ pub enum MonitoringCommand {
         organisation: String,
         link: LinkHash,
     },
+    /// `POST /api/v1/plans/{plan}/campaigns/{campaign}/links`: a new link for an invited
+    /// organisation, made by the gateway like an invitation's.
+    ReplaceLink {
+        plan: String,
+        campaign: String,
+        organisation: String,
+        link: LinkHash,
+    },
     /// `PUT /api/v1/questionnaire/{secret}/answers`: the link's hash is the
     /// credential, checked by the service against the campaign's invitations.
     SubmitAnswers {

@@ -50,6 +50,7 @@ impl Command {
                 | MonitoringCommand::SetQuestions { .. }
                 | MonitoringCommand::OpenCampaign { .. }
                 | MonitoringCommand::InviteOrganisation { .. }
+                | MonitoringCommand::ReplaceLink { .. }
                 | MonitoringCommand::CloseCampaign { .. },
             ) => role.can_edit(),
             Command::Monitoring(_) => role.can_report(),
@@ -72,6 +73,7 @@ impl Command {
                 | MonitoringCommand::SetQuestions { .. }
                 | MonitoringCommand::OpenCampaign { .. }
                 | MonitoringCommand::InviteOrganisation { .. }
+                | MonitoringCommand::ReplaceLink { .. }
                 | MonitoringCommand::CloseCampaign { .. },
             ) => "manage questionnaire campaigns",
             Command::Monitoring(_) => "record measurements",

@@ -11,7 +11,7 @@
 use crate::EventPayload;
 use crate::pb::{
     AnswersSubmitted, CampaignClosed, CampaignDrafted, CampaignEvent, CampaignOpened,
-    OrganisationInvited, QuestionsSet, campaign_event,
+    InvitationLinkReplaced, OrganisationInvited, QuestionsSet, campaign_event,
 };
 
 impl EventPayload for CampaignEvent {
@@ -24,6 +24,7 @@ impl EventPayload for CampaignEvent {
             Some(Event::OrganisationInvited(_)) => "OrganisationInvited",
             Some(Event::AnswersSubmitted(_)) => "AnswersSubmitted",
             Some(Event::CampaignClosed(_)) => "CampaignClosed",
+            Some(Event::InvitationLinkReplaced(_)) => "InvitationLinkReplaced",
             None => "CampaignEventEmpty",
         }
     }
@@ -47,5 +48,6 @@ into_campaign_event!(
     CampaignOpened,
     OrganisationInvited,
     AnswersSubmitted,
-    CampaignClosed
+    CampaignClosed,
+    InvitationLinkReplaced
 );

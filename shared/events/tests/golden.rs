@@ -1205,6 +1205,16 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                 link_sha256: s("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
             },
         )),
+        "InvitationLinkReplaced" => campaign(campaign_event::Event::InvitationLinkReplaced(
+            pb::InvitationLinkReplaced {
+                plan: s(PLAN),
+                campaign: s("monitoraggio-2022"),
+                organisation: s("Ires Piemonte"),
+                link_sha256: s(
+                    "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                ),
+            },
+        )),
         "AnswersSubmitted" => campaign(campaign_event::Event::AnswersSubmitted(
             pb::AnswersSubmitted {
                 plan: s(PLAN),

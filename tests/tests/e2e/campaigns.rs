@@ -174,7 +174,8 @@ pub async fn a_campaign_collects_one_editable_answer_set_per_organisation_and_ag
         last = body["position"].as_u64().unwrap();
         secrets.push(secret);
     }
-    let (ires, dislivelli, polito) = (&secrets[0], &secrets[1], &secrets[2]);
+    let (ires, dislivelli, polito) = (secrets[0].clone(), secrets[1].clone(), secrets[2].clone());
+    let (ires, dislivelli, polito) = (&ires, &dislivelli, &polito);
     let (status, body) = s
         .post(
             &s.editor,
@@ -361,6 +362,47 @@ pub async fn a_campaign_collects_one_editable_answer_set_per_organisation_and_ag
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(s.head().await, head, "refused answers store nothing");
 
+    // A lost link is replaced: the old one answers nothing, the new one stands for the
+    // same organisation.
+    let (status, body) = s
+        .post(
+            &s.editor,
+            &format!("{campaign}/links"),
+            json!({"organisation": "Fondazione Santagata"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not invited: {body}");
+    let (status, body) = s
+        .post(
+            &s.editor,
+            &format!("{campaign}/links"),
+            json!({"organisation": "Politecnico di Torino (DIST)"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let new_polito = body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(&new_polito, polito);
+    let replaced = body["position"].as_u64().unwrap();
+    let (status, _) = anonymous(
+        &s,
+        reqwest::Method::GET,
+        &format!("/api/v1/questionnaire/{polito}?min_position={replaced}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the old link stops working");
+    let (status, mine) = anonymous(
+        &s,
+        reqwest::Method::GET,
+        &format!("/api/v1/questionnaire/{new_polito}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["organisation"], "Politecnico di Torino (DIST)");
+    secrets.push(new_polito.clone());
+    let polito = &new_polito;
+
     // Results while open are provisional; the past is readable with `at`.
     let results_path = format!("{campaign}/results");
     let (status, _, early) = s
@@ -523,6 +565,7 @@ pub async fn a_campaign_collects_one_editable_answer_set_per_organisation_and_ag
         "/api/v1/plans/{plan}/campaigns/{campaign}",
         "/api/v1/plans/{plan}/campaigns/{campaign}/questions",
         "/api/v1/plans/{plan}/campaigns/{campaign}/invitations",
+        "/api/v1/plans/{plan}/campaigns/{campaign}/links",
         "/api/v1/plans/{plan}/campaigns/{campaign}/open",
         "/api/v1/plans/{plan}/campaigns/{campaign}/close",
         "/api/v1/plans/{plan}/campaigns/{campaign}/results",

@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_campaign))
         .routes(routes!(set_questions))
         .routes(routes!(invite_organisation))
+        .routes(routes!(replace_link))
         .routes(routes!(open_campaign))
         .routes(routes!(close_campaign))
         .routes(routes!(campaign_results))
@@ -155,23 +156,55 @@ async fn invite_organisation(
     Path((plan, campaign)): Path<(String, String)>,
     Body(body): Body<InviteOrganisation>,
 ) -> Answer {
+    with_new_link(&s, a, &h, &body.organisation, |organisation, link| {
+        MonitoringCommand::InviteOrganisation {
+            plan,
+            campaign,
+            organisation,
+            link,
+        }
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/plans/{plan}/campaigns/{campaign}/links", tag = "questionnaires",
+    params(("plan" = String, Path), ("campaign" = String, Path)), request_body = InviteOrganisation,
+    responses((status = 201, body = InvitationOutcome,
+        description = "Editors and admins: a new personal link for an invited organisation that lost its own; the previous link stops working, the answers stay"),
+        (status = 404, description = "The organisation is not invited"),
+        (status = 409, description = "The campaign is closed")))]
+async fn replace_link(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path((plan, campaign)): Path<(String, String)>,
+    Body(body): Body<InviteOrganisation>,
+) -> Answer {
+    with_new_link(&s, a, &h, &body.organisation, |organisation, link| {
+        MonitoringCommand::ReplaceLink {
+            plan,
+            campaign,
+            organisation,
+            link,
+        }
+    })
+    .await
+}
+
+/// Makes a link's secret, sends `command` with its hash, and answers the secret once.
+async fn with_new_link(
+    s: &AppState,
+    a: Auth,
+    h: &HeaderMap,
+    organisation: &str,
+    command: impl FnOnce(String, LinkHash) -> MonitoringCommand,
+) -> Answer {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
     let link = link_hash(&secret).ok_or_else(|| ApiError::internal("a fresh link is malformed"))?;
-    let organisation = body.organisation.trim().to_owned();
-    let outcome = dispatch(
-        &s,
-        a,
-        &h,
-        cmd(MonitoringCommand::InviteOrganisation {
-            plan,
-            campaign,
-            organisation: organisation.clone(),
-            link,
-        }),
-    )
-    .await?;
+    let organisation = organisation.trim().to_owned();
+    let outcome = dispatch(s, a, h, cmd(command(organisation.clone(), link))).await?;
     let answer = InvitationOutcome {
         link: format!("/#/questionnaire/{secret}"),
         api: format!("/api/v1/questionnaire/{secret}"),

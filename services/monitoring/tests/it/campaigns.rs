@@ -12,7 +12,7 @@ use metroplan_events::pb::{self, campaign_event::Event};
 use metroplan_monitoring::campaign::Target;
 use metroplan_monitoring::{
     Campaign, PlanSubjects, decide_close, decide_draft, decide_invite, decide_open,
-    decide_questions, decide_submit,
+    decide_questions, decide_replace_link, decide_submit,
 };
 
 fn plan() -> PlanCode {
@@ -461,6 +461,48 @@ fn answers_are_refused_before_opening_and_after_closing() {
     ));
     assert!(matches!(
         decide_invite(&s, at(&p, &i), "Fondazione Santagata", &link(5)),
+        Err(ApiError::Rejected { .. })
+    ));
+}
+
+#[test]
+fn a_lost_link_is_replaced_and_the_old_one_answers_nothing() {
+    let (p, i) = (plan(), id());
+    let mut s = given(true);
+    apply(&mut s, |s| submit(s, 1, &good_answers()));
+    let replaced = decide_replace_link(&s, at(&p, &i), " ires  piemonte", &link(7)).unwrap();
+    match &replaced[0].event {
+        Some(Event::InvitationLinkReplaced(r)) => {
+            assert_eq!(r.organisation, "Ires Piemonte");
+            assert_eq!(r.link_sha256, "07".repeat(32));
+        }
+        other => panic!("{other:?}"),
+    }
+    apply(&mut s, |_| Ok(replaced));
+    assert!(matches!(
+        submit(&s, 1, &good_answers()),
+        Err(ApiError::NotFound { .. })
+    ));
+    match &submit(&s, 7, &good_answers()).unwrap()[0].event {
+        Some(Event::AnswersSubmitted(a)) => {
+            assert_eq!(
+                (a.organisation.as_str(), a.submission),
+                ("Ires Piemonte", 2)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        decide_replace_link(&s, at(&p, &i), "Fondazione Santagata", &link(8)),
+        Err(ApiError::NotFound { .. })
+    ));
+    assert!(matches!(
+        decide_replace_link(&s, at(&p, &i), "Ires Piemonte", &link(2)),
+        Err(ApiError::Rejected { .. })
+    ));
+    apply(&mut s, |s| decide_close(s, at(&p, &i)));
+    assert!(matches!(
+        decide_replace_link(&s, at(&p, &i), "Ires Piemonte", &link(9)),
         Err(ApiError::Rejected { .. })
     ));
 }
