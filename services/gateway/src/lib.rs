@@ -173,7 +173,9 @@ pub fn app(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                    // A personal link's secret in a path is logged as `<secret>`.
+                    let path = routes::loggable_path(req.uri().path());
+                    tracing::info_span!("http", method = %req.method(), path = %path)
                 })
                 // A 5xx is logged once where it is handled (the problem mapping), not again here.
                 .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),

@@ -56,6 +56,18 @@ fn link_hash(secret: &str) -> Option<LinkHash> {
         .flatten()
 }
 
+/// `path` as logs may show it: a personal link's secret replaced by `<secret>`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &str = "/api/v1/questionnaire/";
+    match path.strip_prefix(PREFIX) {
+        Some(rest) => {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("{PREFIX}<secret>{tail}").into()
+        }
+        None => path.into(),
+    }
+}
+
 fn unknown_link() -> HttpError {
     ApiError::not_found("questionnaire link").into()
 }
@@ -364,4 +376,31 @@ async fn submit_answers(
         )
         .await?;
     Ok(super::with_etag(&outcome, outcome.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_never_show_a_links_secret() {
+        let secret = "ab".repeat(32);
+        assert_eq!(
+            loggable_path(&format!("/api/v1/questionnaire/{secret}/answers")),
+            "/api/v1/questionnaire/<secret>/answers"
+        );
+        assert_eq!(
+            loggable_path(&format!("/api/v1/questionnaire/{secret}")),
+            "/api/v1/questionnaire/<secret>"
+        );
+        assert_eq!(loggable_path("/api/v1/plans"), "/api/v1/plans");
+    }
+
+    #[test]
+    fn a_link_is_64_hex_digits_hashed_with_sha256() {
+        let h = link_hash(&"0".repeat(64)).unwrap();
+        assert_eq!(h.as_str().len(), 64);
+        assert!(link_hash("0").is_none());
+        assert!(link_hash(&"z".repeat(64)).is_none());
+    }
 }

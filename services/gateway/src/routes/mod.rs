@@ -20,6 +20,7 @@ mod audit;
 mod audit_proofs;
 mod funding;
 mod campaigns;
+pub use campaigns::loggable_path;
 mod indicators;
 mod partnership;
 mod plans;
