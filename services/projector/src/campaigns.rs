@@ -723,6 +723,178 @@ impl Campaigns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use metroplan_events::{EventMetadata, NewEvent};
+
+    const STREAM: &str = "campaign:P/c";
+
+    fn event(version: u64, e: impl Into<pb::CampaignEvent>) -> RecordedEvent {
+        let payload: pb::CampaignEvent = e.into();
+        let new = NewEvent::new(&payload, EventMetadata::default());
+        RecordedEvent {
+            event_id: new.event_id,
+            stream_id: STREAM.to_owned(),
+            stream_version: version,
+            position: version,
+            event_type: new.event_type,
+            schema_version: new.schema_version,
+            recorded_at: "2022-03-01T09:00:00Z".parse().unwrap(),
+            metadata: new.metadata,
+            payload: new.payload,
+            hash: Vec::new(),
+        }
+    }
+
+    fn q(id: &str, kind: &str, about: &str, subjects: &[&str]) -> pb::Question {
+        pb::Question {
+            id: id.into(),
+            kind: kind.into(),
+            text: id.into(),
+            about: about.into(),
+            subjects: subjects.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn answers(org: &str, submission: u32, list: &[(&str, &str, &str)]) -> pb::AnswersSubmitted {
+        pb::AnswersSubmitted {
+            plan: "P".into(),
+            campaign: "c".into(),
+            organisation: org.into(),
+            answers: list
+                .iter()
+                .map(|(question, action, value)| pb::Answer {
+                    question: (*question).into(),
+                    action: (*action).into(),
+                    value: (*value).into(),
+                })
+                .collect(),
+            submission,
+        }
+    }
+
+    fn invited(org: &str, hash: &str) -> pb::OrganisationInvited {
+        pb::OrganisationInvited {
+            plan: "P".into(),
+            campaign: "c".into(),
+            organisation: org.into(),
+            link_sha256: hash.into(),
+        }
+    }
+
+    /// Two organisations: A answers twice (the second set counts), B once; A's link is
+    /// replaced.
+    fn campaigns() -> Campaigns {
+        let mut c = Campaigns::default();
+        let events: Vec<pb::CampaignEvent> = vec![
+            pb::CampaignDrafted {
+                plan: "P".into(),
+                campaign: "c".into(),
+                title: "Esempio".into(),
+                ..Default::default()
+            }
+            .into(),
+            pb::QuestionsSet {
+                plan: "P".into(),
+                campaign: "c".into(),
+                questions: vec![
+                    pb::Question {
+                        scale_min: 1,
+                        scale_max: 3,
+                        ..q("s", "scale", "actions", &["2.1.1", "3.1.1"])
+                    },
+                    pb::Question {
+                        choices: vec!["sì".into(), "no".into()],
+                        ..q("c", "choice", "strategy", &["2.1"])
+                    },
+                    q("t", "text", "action", &["2.1.2"]),
+                    q("p", "text", "plan", &[]),
+                ],
+            }
+            .into(),
+            invited("A", "aa").into(),
+            invited("B", "bb").into(),
+            pb::CampaignOpened::default().into(),
+            answers("A", 1, &[("s", "2.1.1", "1")]).into(),
+            answers(
+                "A",
+                2,
+                &[("s", "2.1.1", "3"), ("s", "3.1.1", "2"), ("c", "", "sì")],
+            )
+            .into(),
+            answers(
+                "B",
+                1,
+                &[("s", "2.1.1", "2"), ("t", "", "vivai"), ("p", "", "ok")],
+            )
+            .into(),
+            pb::InvitationLinkReplaced {
+                organisation: "A".into(),
+                link_sha256: "cc".into(),
+                ..Default::default()
+            }
+            .into(),
+        ];
+        for (i, e) in events.into_iter().enumerate() {
+            c.apply(&event(i as u64 + 1, e));
+        }
+        c
+    }
+
+    #[test]
+    fn results_count_each_organisations_last_set_per_question_action_and_strategy() {
+        let r = campaigns().results("P", "c", 9).unwrap();
+        assert!(!r.is_final);
+        assert_eq!((r.invited, r.answered), (2, 2));
+        let s = r.questions[0].scale.as_ref().unwrap();
+        assert_eq!(
+            (s.count, s.sum),
+            (3, 7),
+            "A's 3 and 2, B's 2; A's first set left out"
+        );
+        assert_eq!(s.mean_fraction.as_deref(), Some("7/3"));
+        assert_eq!(s.mean.as_deref(), Some("2.33"));
+        let points: Vec<u64> = s.distribution.iter().map(|p| p.count).collect();
+        assert_eq!(points, [0, 2, 1]);
+        let actions: Vec<&str> = r.by_action.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(actions, ["2.1.1", "2.1.2", "3.1.1"]);
+        let a211 = &r.by_action[0].questions[0].scale.as_ref().unwrap();
+        assert_eq!(a211.mean.as_deref(), Some("2.50"));
+        let strategies: Vec<&str> = r.by_strategy.iter().map(|s| s.strategy.as_str()).collect();
+        assert_eq!(strategies, ["2.1", "3.1"]);
+        let s21: Vec<&str> = r.by_strategy[0]
+            .questions
+            .iter()
+            .map(|q| q.question.as_str())
+            .collect();
+        assert_eq!(
+            s21,
+            ["s", "c", "t"],
+            "its actions' questions and its own, not the plan's"
+        );
+        assert_eq!(r.by_strategy[0].questions[0].answers, 2);
+        let choices = r.questions[1].choices.as_ref().unwrap();
+        assert_eq!((choices[0].count, choices[1].count), (1, 0));
+        let texts = r.questions[3].texts.as_ref().unwrap();
+        assert_eq!(
+            (texts[0].organisation.as_str(), texts[0].text.as_str()),
+            ("B", "ok")
+        );
+    }
+
+    #[test]
+    fn a_replaced_link_finds_nothing_and_views_show_no_link() {
+        let c = campaigns();
+        assert!(c.by_link("aa", 9).is_none());
+        let mine = c.by_link("cc", 9).unwrap();
+        assert_eq!((mine.organisation.as_str(), mine.submissions), ("A", 2));
+        assert_eq!(mine.answers[0].value, serde_json::json!(3));
+        assert_eq!(c.by_link("bb", 9).unwrap().organisation, "B");
+        let view = serde_json::to_string(&c.view("P", "c", 9).unwrap()).unwrap();
+        assert!(!view.contains("\"cc\"") && !view.contains("\"bb\""));
+        assert!(c.view("P", "d", 9).is_none());
+        assert_eq!(c.list("P").len(), 1);
+        assert!(c.list("Q").is_empty());
+    }
 
     #[test]
     fn a_mean_is_exact_and_rounded_half_away_from_zero() {
