@@ -1214,9 +1214,13 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
 
     let driver = Driver::start().await;
     let c = driver.browser(1400, 1100).await;
-    c.goto(&token_link(&s, &s.reporter, &format!("/plans/{PLAN}/indicators")))
-        .await
-        .unwrap();
+    c.goto(&token_link(
+        &s,
+        &s.reporter,
+        &format!("/plans/{PLAN}/indicators"),
+    ))
+    .await
+    .unwrap();
     let row = format!("tr[data-indicator='{CODE}']");
     until_text(&c, &format!("{row} [data-trend]"), "Dati insufficienti").await;
     until_text(&c, "#indicator-rule", "trend-v1").await;
@@ -1253,9 +1257,16 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
     .unwrap();
     click(&c, "#import-check").await;
     until_count(&c, "#import-outcome .row-errors li[data-line='3']", 1).await;
-    assert_eq!(count(&c, "#import-outcome .row-errors li[data-line='2']").await, 0);
+    assert_eq!(
+        count(&c, "#import-outcome .row-errors li[data-line='2']").await,
+        0
+    );
     let (_, _, view) = s.get(&s.viewer, &format!("{base}/{CODE}")).await;
-    assert_eq!(view["series"].as_array().unwrap().len(), 2, "nothing imported");
+    assert_eq!(
+        view["series"].as_array().unwrap().len(),
+        2,
+        "nothing imported"
+    );
 
     let good = format!(
         "indicator;period;territory;value;source_note\n{CODE};2023;{org};1.234,5;Esempio\n"
@@ -1278,16 +1289,40 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
     replace_text(&c, "#record-period", "2024").await;
     replace_text(&c, "#record-value", "1250,5").await;
     click(&c, "#record-form button[type='submit']").await;
-    until_text(&c, "#measurements tr[data-measurement='4'] [data-field='value']", "1.250,5").await;
+    until_text(
+        &c,
+        "#measurements tr[data-measurement='4'] [data-field='value']",
+        "1.250,5",
+    )
+    .await;
     until_count(&c, "#indicator circle.chart-point", 4).await;
 
     click(&c, "#measurements tr[data-measurement='1'] summary").await;
     replace_text(&c, "#correct-1-value", "1100").await;
     replace_text(&c, "#correct-1-reason", "Rettifica della fonte (esempio)").await;
-    click(&c, "#measurements tr[data-measurement='1'] .correct-form button").await;
-    until_text(&c, "#measurements tr[data-measurement='1'] [data-field='value']", "1.100").await;
-    until_text(&c, "#measurements tr[data-measurement='1'] .corrections", "1.080").await;
-    until_text(&c, "#measurements tr[data-measurement='1'] .corrections", "Rettifica della fonte").await;
+    click(
+        &c,
+        "#measurements tr[data-measurement='1'] .correct-form button",
+    )
+    .await;
+    until_text(
+        &c,
+        "#measurements tr[data-measurement='1'] [data-field='value']",
+        "1.100",
+    )
+    .await;
+    until_text(
+        &c,
+        "#measurements tr[data-measurement='1'] .corrections",
+        "1.080",
+    )
+    .await;
+    until_text(
+        &c,
+        "#measurements tr[data-measurement='1'] .corrections",
+        "Rettifica della fonte",
+    )
+    .await;
     let (_, _, view) = s.get(&s.viewer, &format!("{base}/{CODE}")).await;
     assert_eq!(view["series"][0]["original_value"], "1080");
     assert_eq!(view["series"][0]["value"], "1100");
@@ -1296,13 +1331,19 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
 
     // A viewer reads, and is offered neither the record form nor the import.
     let v = driver.browser(1400, 1100).await;
-    v.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/indicators/{CODE}")))
-        .await
-        .unwrap();
+    v.goto(&token_link(
+        &s,
+        &s.viewer,
+        &format!("/plans/{PLAN}/indicators/{CODE}"),
+    ))
+    .await
+    .unwrap();
     until_count(&v, "#indicator circle.chart-point", 4).await;
     assert_eq!(count(&v, "#record-form:not([hidden])").await, 0);
     assert_eq!(count(&v, "#measurements .correct-form").await, 0);
-    v.goto(&format!("{}/#/plans/{PLAN}/indicators", s.base)).await.unwrap();
+    v.goto(&format!("{}/#/plans/{PLAN}/indicators", s.base))
+        .await
+        .unwrap();
     until_count(&v, &row, 1).await;
     assert_eq!(count(&v, "#import-form:not([hidden])").await, 0);
     v.close().await.unwrap();
@@ -1320,13 +1361,25 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
     let s = Server::embedded().await;
     let driver = Driver::start().await;
     let c = driver.browser(1400, 1100).await;
-    c.goto(&token_link(&s, &s.editor, &format!("/plans/{PLAN}/campaigns")))
-        .await
-        .unwrap();
+    c.goto(&token_link(
+        &s,
+        &s.editor,
+        &format!("/plans/{PLAN}/campaigns"),
+    ))
+    .await
+    .unwrap();
     until_text(&c, "#campaigns", "Nessuna campagna").await;
     replace_text(&c, "#campaign-id", "monitoraggio-esempio").await;
-    replace_text(&c, "#campaign-title", "Questionario di monitoraggio — esempio").await;
-    for (id, day) in [("#campaign-opens", "2022-03-01"), ("#campaign-closes", "2022-04-30")] {
+    replace_text(
+        &c,
+        "#campaign-title",
+        "Questionario di monitoraggio — esempio",
+    )
+    .await;
+    for (id, day) in [
+        ("#campaign-opens", "2022-03-01"),
+        ("#campaign-closes", "2022-04-30"),
+    ] {
         c.execute(
             "document.querySelector(arguments[0]).value = arguments[1];",
             vec![json!(id), json!(day)],
@@ -1340,7 +1393,12 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
 
     // Two questions: a scale asked per action, and a choice about the plan.
     replace_text(&c, "#question-id", "attuazione").await;
-    replace_text(&c, "#question-text", "Quanto è avanzata l'azione nel vostro territorio?").await;
+    replace_text(
+        &c,
+        "#question-text",
+        "Quanto è avanzata l'azione nel vostro territorio?",
+    )
+    .await;
     c.execute(
         "document.querySelector('#question-about').value = 'actions';",
         vec![],
@@ -1368,27 +1426,43 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
     until_count(&c, "#questions li", 2).await;
 
     // An invitation shows the personal link once; the campaign page never again.
-    replace_text(&c, "#invite-organisation", "Unione Montana Valle Susa (esempio)").await;
+    replace_text(
+        &c,
+        "#invite-organisation",
+        "Unione Montana Valle Susa (esempio)",
+    )
+    .await;
     click(&c, "#invite-form button[type='submit']").await;
     until_count(&c, "#invitation-url", 1).await;
     let link = value(&c, "#invitation-url").await;
-    assert!(link.starts_with(&format!("{}/#/questionnaire/", s.base)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/#/questionnaire/", s.base)),
+        "{link}"
+    );
     let secret = link.rsplit('/').next().unwrap().to_owned();
     until_count(&c, "#invitations tr[data-organisation]", 1).await;
     click(&c, "#campaign-open").await;
     until_text(&c, "[data-state]", "Aperta").await;
     accessible(&c, "campaign").await;
     let (_, _, view) = s
-        .get(&s.editor, &format!("/api/v1/plans/{PLAN}/campaigns/monitoraggio-esempio"))
+        .get(
+            &s.editor,
+            &format!("/api/v1/plans/{PLAN}/campaigns/monitoraggio-esempio"),
+        )
         .await;
-    assert!(!view.to_string().contains(&secret), "the link is never shown again");
+    assert!(
+        !view.to_string().contains(&secret),
+        "the link is never shown again"
+    );
 
     // The organisation answers through its link, with no token.
     let o = driver.browser(1000, 1100).await;
     o.goto(&link).await.unwrap();
     until_text(&o, "#questionnaire-state", "aperto").await;
     assert_eq!(
-        o.execute("return sessionStorage.length;", vec![]).await.unwrap(),
+        o.execute("return sessionStorage.length;", vec![])
+            .await
+            .unwrap(),
         json!(0),
         "no token"
     );
@@ -1410,8 +1484,33 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
     click(&o, "#questionnaire-submit").await;
     until_text(&o, "#questionnaire-answered", "Ultimo invio").await;
     until_text(&c, "#results details[data-action='2.1.1']", "Media 5,00").await;
-    until_text(&c, "#results [data-question='utilita'] [data-option='In parte']", "1").await;
+    until_text(
+        &c,
+        "#results [data-question='utilita'] [data-option='In parte']",
+        "1",
+    )
+    .await;
     screenshot(&c, "campaign").await;
+
+    // A lost link is replaced: the old one finds nothing, the new one keeps the answers.
+    click(&c, "#invitations tr[data-organisation] .replace-link").await;
+    until(WAIT, "a new link", || async {
+        value(&c, "#invitation-url").await != link
+    })
+    .await;
+    let fresh = value(&c, "#invitation-url").await;
+    until_text(&c, "#invitations tr[data-organisation]", "link sostituito").await;
+    o.goto(&link).await.unwrap();
+    o.refresh().await.unwrap();
+    until_text(&o, "main", "nessun invito").await;
+    o.goto(&fresh).await.unwrap();
+    o.refresh().await.unwrap();
+    until_count(
+        &o,
+        "[data-slot='q-attuazione-2_1_1'] input[value='5']:checked",
+        1,
+    )
+    .await;
 
     // Closed: the results are final, and the link's page no longer takes answers.
     click(&c, "#campaign-close").await;
@@ -1420,10 +1519,19 @@ async fn a_campaign_is_drafted_answered_through_a_personal_link_and_closed_from_
     o.refresh().await.unwrap();
     until_text(&o, "#questionnaire-state", "chiuso").await;
     assert_eq!(count(&o, "#questionnaire-submit").await, 0);
-    assert_eq!(count(&o, "[data-slot='q-attuazione-2_1_1'] input[value='5']:checked").await, 1);
+    assert_eq!(
+        count(
+            &o,
+            "[data-slot='q-attuazione-2_1_1'] input[value='5']:checked"
+        )
+        .await,
+        1
+    );
 
     // A link nobody issued finds nothing.
-    o.goto(&format!("{}/#/questionnaire/{}", s.base, "0".repeat(64))).await.unwrap();
+    o.goto(&format!("{}/#/questionnaire/{}", s.base, "0".repeat(64)))
+        .await
+        .unwrap();
     until_text(&o, "main", "nessun invito").await;
     o.close().await.unwrap();
     c.close().await.unwrap();
@@ -1439,14 +1547,22 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
     let s = Server::embedded().await;
     let driver = Driver::start().await;
     let c = driver.browser(1400, 1100).await;
-    c.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/instruments")))
-        .await
-        .unwrap();
+    c.goto(&token_link(
+        &s,
+        &s.viewer,
+        &format!("/plans/{PLAN}/instruments"),
+    ))
+    .await
+    .unwrap();
     until_count(&c, "#instruments [data-instrument='PTGM']", 1).await;
     let c2 = driver.browser(1400, 1100).await;
-    c2.goto(&token_link(&s, &s.viewer, &format!("/plans/{PLAN}/funding")))
-        .await
-        .unwrap();
+    c2.goto(&token_link(
+        &s,
+        &s.viewer,
+        &format!("/plans/{PLAN}/funding"),
+    ))
+    .await
+    .unwrap();
     until_count(&c2, "#funding-total", 1).await;
 
     let path = format!("/api/v1/plans/{PLAN}/actions/2.1.1");
@@ -1474,15 +1590,24 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
 
     let ptgm = "#instruments [data-instrument='PTGM'] [data-section='Rete ecologica metropolitana'] tr[data-action='2.1.1']";
     until_text(&c, ptgm, "In corso").await;
-    until_text(&c, "#instruments [data-instrument='DUP'] [data-objective='ESEMPIO-OO-1']", "2.1.1").await;
+    until_text(
+        &c,
+        "#instruments [data-instrument='DUP'] [data-objective='ESEMPIO-OO-1']",
+        "2.1.1",
+    )
+    .await;
     accessible(&c, "instruments").await;
     screenshot(&c, "instruments").await;
 
     // The link's state edited on the action page reaches the open instruments view.
     let e = driver.browser(1400, 1100).await;
-    e.goto(&token_link(&s, &s.editor, &format!("/plans/{PLAN}/actions/2.1.1")))
-        .await
-        .unwrap();
+    e.goto(&token_link(
+        &s,
+        &s.editor,
+        &format!("/plans/{PLAN}/actions/2.1.1"),
+    ))
+    .await
+    .unwrap();
     let state = "#field-instrument_links [data-line='1'] select.state";
     until_count(&e, state, 1).await;
     assert_eq!(value(&e, state).await, "in_progress");
@@ -1501,7 +1626,10 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
     until_saved(&e, "saved").await;
     until_text(&c, ptgm, "Raggiunto").await;
     let (_, _, stored) = s.get(&s.viewer, &path).await;
-    assert_eq!(stored["instrument_links"][0]["state"], "achieved", "{stored}");
+    assert_eq!(
+        stored["instrument_links"][0]["state"], "achieved",
+        "{stored}"
+    );
     assert_eq!(
         stored["instrument_links"][1]["dup_objective"]["code"], "ESEMPIO-OO-1",
         "the other link kept its objective: {stored}"
@@ -1510,13 +1638,25 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
     e.close().await.unwrap();
 
     until_text(&c2, "#funding-total [data-field='planned']", "1.000.000").await;
-    until_text(&c2, "#funding-axes tr[data-key='2'] [data-field='committed']", "600.000").await;
-    until_text(&c2, "#funding-missions tr[data-key='M2'] [data-field='spent']", "100.000").await;
+    until_text(
+        &c2,
+        "#funding-axes tr[data-key='2'] [data-field='committed']",
+        "600.000",
+    )
+    .await;
+    until_text(
+        &c2,
+        "#funding-missions tr[data-key='M2'] [data-field='spent']",
+        "100.000",
+    )
+    .await;
     accessible(&c2, "funding").await;
     screenshot(&c2, "funding").await;
 
     // The report page: each file fetched with the token, its type and name shown.
-    c2.goto(&format!("{}/#/plans/{PLAN}/report", s.base)).await.unwrap();
+    c2.goto(&format!("{}/#/plans/{PLAN}/report", s.base))
+        .await
+        .unwrap();
     until_count(&c2, "#report-pdf", 1).await;
     assert_eq!(value(&c2, "#report-from").await, "2021-01-01");
     assert_eq!(value(&c2, "#report-to").await, "2023-12-31");
@@ -1524,7 +1664,10 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
     for (button, kind) in [
         ("#report-pdf", "application/pdf"),
         ("#report-html", "text/html"),
-        ("#export-actions-xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (
+            "#export-actions-xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
         ("#export-indicators-csv", "text/csv"),
         ("#export-pnrr", "text/csv"),
     ] {
@@ -1540,14 +1683,20 @@ async fn instruments_and_funding_follow_edits_live_and_the_report_page_fetches_e
             .is_some_and(|t| t.starts_with(kind))
         })
         .await;
-        c2.execute("document.querySelector('#report-outcome').replaceChildren();", vec![])
-            .await
-            .unwrap();
-    }
-    // A period that ends before it starts is refused, and said so.
-    c2.execute("document.querySelector('#report-from').value = '2024-01-01';", vec![])
+        c2.execute(
+            "document.querySelector('#report-outcome').replaceChildren();",
+            vec![],
+        )
         .await
         .unwrap();
+    }
+    // A period that ends before it starts is refused, and said so.
+    c2.execute(
+        "document.querySelector('#report-from').value = '2024-01-01';",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c2, "#report-pdf").await;
     until_count(&c2, "#report-outcome .error", 1).await;
     c.close().await.unwrap();

@@ -129,36 +129,47 @@ export async function render(root, params, ctx) {
   }
 
   function invitations() {
+    const replaceable = may.edit && data.state !== 'closed';
     if (!data.invitations.length) return h('p', { class: 'empty' }, t('campaign.no_invitations'));
     return h('div', { class: 'table-wrap' }, h('table', { id: 'invitations' },
-      h('thead', null, h('tr', null, ['organisation', 'invited_at', 'answered'].map((k) => h('th', { scope: 'col' }, t(`invitation.${k}`))))),
+      h('thead', null, h('tr', null, ['organisation', 'invited_at', 'answered'].map((k) => h('th', { scope: 'col' }, t(`invitation.${k}`))),
+        replaceable ? h('th', { scope: 'col' }, t('invitation.link')) : null)),
       h('tbody', null, data.invitations.map((x) => h('tr', { dataset: { organisation: x.organisation } },
         h('th', { scope: 'row' }, x.organisation),
-        h('td', null, dateTime(x.invited_at)),
+        h('td', null, dateTime(x.invited_at),
+          x.link_replaced_at ? h('div', { class: 'muted' }, t('invitation.link_replaced_at', { when: dateTime(x.link_replaced_at) })) : null),
         h('td', { dataset: { field: 'answered' } }, x.answered
           ? t('invitation.answered_at', { when: dateTime(x.answered_at), times: x.submissions })
-          : t('invitation.not_yet')))))));
+          : t('invitation.not_yet')),
+        replaceable ? h('td', null, h('button', {
+          type: 'button', class: 'secondary replace-link', 'aria-label': t('invitation.replace_label', { organisation: x.organisation }),
+          onclick: () => newLink('links', x.organisation),
+        }, t('invitation.replace'))) : null)))));
   }
 
   const inviteForm = h('form', { id: 'invite-form', class: 'inline-form' },
     h('label', { for: 'invite-organisation' }, t('invitation.organisation')),
     h('input', { id: 'invite-organisation', name: 'organisation', required: true, autocomplete: 'off' }),
     h('button', { type: 'submit', class: 'secondary' }, t('invitation.invite')));
-  inviteForm.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  // An invitation, or a new link for an organisation that lost its own: the answer
+  // holds the link this once.
+  async function newLink(route, organisation) {
     error.hidden = true;
-    const organisation = inviteForm.elements.organisation.value.trim();
     try {
-      const { data: out } = await api(`${path}/invitations`, { method: 'POST', body: { organisation } });
+      const { data: out } = await api(`${path}/${route}`, { method: 'POST', body: { organisation } });
       // The answer holds the secret this once; the page people open is the web page.
       const url = `${window.location.origin}${out.link || `/#/questionnaire/${encodeURIComponent(out.secret)}`}`;
       replace(linkBox, h('p', null, t('invitation.link_for', { organisation: out.organisation })),
         h('input', { id: 'invitation-url', readonly: true, value: url, 'aria-label': t('invitation.link_label'), class: 'link-field' }),
         h('p', { class: 'help' }, t('invitation.link_once')));
-      inviteForm.reset();
+      if (route === 'invitations') inviteForm.reset();
     } catch (err) {
       fail(err);
     }
+  }
+  inviteForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    newLink('invitations', inviteForm.elements.organisation.value.trim());
   });
 
   async function step(which) {
