@@ -15,41 +15,53 @@ use crate::system_context;
 const OWNER: &str = "Città metropolitana di Torino";
 const SOURCE: &str = "ESEMPIO: dati illustrativi, non ufficiali";
 
-/// (code, strategy, name, unit, direction, baseline, baseline year, target, target year)
-const INDICATORS: [(&str, &str, &str, &str, &str, &str, i64, &str, i64); 3] = [
-    (
-        "ESEMPIO-2.1-01",
-        "2.1",
-        "ESEMPIO - Aree verdi connesse alla rete metropolitana (dati illustrativi, non ufficiali)",
-        "ha",
-        "increase",
-        "1000",
-        2020,
-        "1300",
-        2023,
-    ),
-    (
-        "ESEMPIO-3.1-01",
-        "3.1",
-        "ESEMPIO - Quota di spostamenti con il trasporto pubblico (dati illustrativi, non ufficiali)",
-        "%",
-        "increase",
-        "20.5",
-        2020,
-        "25",
-        2023,
-    ),
-    (
-        "ESEMPIO-6.1-01",
-        "6.1",
-        "ESEMPIO - Attesa media per una visita specialistica (dati illustrativi, non ufficiali)",
-        "giorni",
-        "decrease",
-        "60",
-        2020,
-        "45",
-        2023,
-    ),
+/// One example indicator's definition.
+struct Example {
+    code: &'static str,
+    strategy: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    direction: &'static str,
+    baseline: &'static str,
+    baseline_year: i64,
+    target: &'static str,
+    target_year: i64,
+}
+
+const INDICATORS: [Example; 3] = [
+    Example {
+        code: "ESEMPIO-2.1-01",
+        strategy: "2.1",
+        name: "ESEMPIO - Aree verdi connesse alla rete metropolitana (dati illustrativi, non ufficiali)",
+        unit: "ha",
+        direction: "increase",
+        baseline: "1000",
+        baseline_year: 2020,
+        target: "1300",
+        target_year: 2023,
+    },
+    Example {
+        code: "ESEMPIO-3.1-01",
+        strategy: "3.1",
+        name: "ESEMPIO - Quota di spostamenti con il trasporto pubblico (dati illustrativi, non ufficiali)",
+        unit: "%",
+        direction: "increase",
+        baseline: "20.5",
+        baseline_year: 2020,
+        target: "25",
+        target_year: 2023,
+    },
+    Example {
+        code: "ESEMPIO-6.1-01",
+        strategy: "6.1",
+        name: "ESEMPIO - Attesa media per una visita specialistica (dati illustrativi, non ufficiali)",
+        unit: "giorni",
+        direction: "decrease",
+        baseline: "60",
+        baseline_year: 2020,
+        target: "45",
+        target_year: 2023,
+    },
 ];
 
 /// The example measurements, as the CSV import reads them (Italian decimals).
@@ -75,18 +87,18 @@ pub async fn load(monitoring: &MonitoringService, plan: &str) -> anyhow::Result<
         "demo examples: illustrative indicators, not official",
     );
     let mut last = None;
-    for (code, strategy, name, unit, direction, baseline, by, target, ty) in INDICATORS {
+    for e in INDICATORS {
         let body = DefineIndicator {
-            code: code.into(),
-            strategy: strategy.into(),
-            name: name.into(),
-            unit: unit.into(),
+            code: e.code.into(),
+            strategy: e.strategy.into(),
+            name: e.name.into(),
+            unit: e.unit.into(),
             source: SOURCE.into(),
-            direction: direction.into(),
-            baseline_value: baseline.into(),
-            baseline_year: by,
-            target_value: target.into(),
-            target_year: ty,
+            direction: e.direction.into(),
+            baseline_value: e.baseline.into(),
+            baseline_year: e.baseline_year,
+            target_value: e.target.into(),
+            target_year: e.target_year,
             territory: OWNER.into(),
         };
         let cmd = MonitoringCommand::DefineIndicator {
@@ -97,7 +109,7 @@ pub async fn load(monitoring: &MonitoringService, plan: &str) -> anyhow::Result<
             Ok(outcome) => last = Some(outcome.position),
             // Loaded by an earlier start: leave them as they are.
             Err(ApiError::Rejected { .. }) if last.is_none() => return Ok(None),
-            Err(e) => anyhow::bail!("defining example indicator {code}: {e}"),
+            Err(err) => anyhow::bail!("defining example indicator {}: {err}", e.code),
         }
     }
     let cmd = MonitoringCommand::ImportMeasurements {
