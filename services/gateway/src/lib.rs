@@ -178,7 +178,9 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("http", method = %req.method(), path = %path)
                 })
                 // A 5xx is logged once where it is handled (the problem mapping), not again here.
-                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
         )
         .with_state(state)
 }

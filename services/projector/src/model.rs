@@ -757,11 +757,7 @@ impl ReadModels {
             planned_end: d.planned_end.clone(),
             actual_start: d.actual_start.clone(),
             actual_end: d.actual_end.clone(),
-            funding_lines: d
-                .funding_lines
-                .iter()
-                .map(funding_line_view)
-                .collect(),
+            funding_lines: d.funding_lines.iter().map(funding_line_view).collect(),
             instrument_links: d
                 .instrument_links
                 .iter()

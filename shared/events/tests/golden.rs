@@ -1210,9 +1210,7 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                 plan: s(PLAN),
                 campaign: s("monitoraggio-2022"),
                 organisation: s("Ires Piemonte"),
-                link_sha256: s(
-                    "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
-                ),
+                link_sha256: s("60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"),
             },
         )),
         "AnswersSubmitted" => campaign(campaign_event::Event::AnswersSubmitted(

@@ -18,8 +18,8 @@ use crate::{AppState, HttpError, MAX_CONSISTENCY_WAIT};
 
 mod audit;
 mod audit_proofs;
-mod funding;
 mod campaigns;
+mod funding;
 pub use campaigns::loggable_path;
 mod indicators;
 mod partnership;
