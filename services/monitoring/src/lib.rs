@@ -5,8 +5,8 @@
 //! - [`progress`]: the `ActionProgress` aggregate and the pure [`decide_report`] with
 //!   the rules of a report;
 //! - [`indicator`]: the `Indicator` aggregate (stream `indicator:<plan>/<code>`), a
-//!   context indicator and its measurements, with the pure decisions that define it
-//!   and record, correct and import measurements;
+//!   context indicator and its measurements, with the pure decisions that define, edit
+//!   and retire it and record, correct and import measurements;
 //! - [`campaign`]: the `Campaign` aggregate (stream `campaign:<plan>/<campaign>`), a
 //!   questionnaire campaign with its questions, invitations and answer sets, and the
 //!   pure decisions that draft, open, invite, answer and close it;
@@ -30,8 +30,8 @@ pub use campaign::{
     decide_questions, decide_replace_link, decide_submit,
 };
 pub use indicator::{
-    ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_import,
-    decide_record,
+    EditDecision, ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_edit,
+    decide_import, decide_record, decide_retire,
 };
 pub use nats::serve_nats;
 pub use plan_facts::{ActionStanding, PlanPeriod};

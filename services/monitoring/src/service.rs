@@ -20,7 +20,8 @@ use metroplan_eventstore::{AppendResult, EventStore, StoreError};
 
 use crate::import::read_csv;
 use crate::indicator::{
-    ImportRow, Indicator, decide_correct, decide_define, decide_import, decide_record,
+    ImportRow, Indicator, decide_correct, decide_define, decide_edit, decide_import, decide_record,
+    decide_retire,
 };
 use crate::plan_facts::{action_standing, plan_period, plan_strategies};
 use crate::progress::{ActionProgress, ReportTarget, decide_report};
@@ -65,8 +66,38 @@ impl MonitoringService {
                 let strategies = plan_strategies(self.store.as_ref(), &plan)
                     .await
                     .map_err(store_failure)?;
-                self.indicator_command(ctx, &plan, &code, |state| {
+                self.indicator_command(ctx, &plan, &code, |state, _| {
                     decide_define(state, &plan, strategies.as_ref(), &body)
+                })
+                .await
+            }
+            MonitoringCommand::EditIndicator {
+                plan,
+                indicator,
+                base_version,
+                body,
+            } => {
+                let plan = parse_plan(&plan)?;
+                let code = parse_indicator("indicator", &indicator)?;
+                let mut merged = false;
+                let outcome = self
+                    .indicator_command(ctx, &plan, &code, |state, version| {
+                        let d = decide_edit(state, &plan, &code, version, base_version, &body)?;
+                        merged = d.merged;
+                        Ok(d.events)
+                    })
+                    .await?;
+                Ok(CommandOutcome { merged, ..outcome })
+            }
+            MonitoringCommand::RetireIndicator {
+                plan,
+                indicator,
+                body,
+            } => {
+                let plan = parse_plan(&plan)?;
+                let code = parse_indicator("indicator", &indicator)?;
+                self.indicator_command(ctx, &plan, &code, |state, _| {
+                    decide_retire(state, &plan, &code, &body)
                 })
                 .await
             }
@@ -77,7 +108,7 @@ impl MonitoringService {
             } => {
                 let plan = parse_plan(&plan)?;
                 let code = parse_indicator("indicator", &indicator)?;
-                self.indicator_command(ctx, &plan, &code, |state| {
+                self.indicator_command(ctx, &plan, &code, |state, _| {
                     decide_record(state, &plan, &code, &body)
                 })
                 .await
@@ -90,7 +121,7 @@ impl MonitoringService {
             } => {
                 let plan = parse_plan(&plan)?;
                 let code = parse_indicator("indicator", &indicator)?;
-                self.indicator_command(ctx, &plan, &code, |state| {
+                self.indicator_command(ctx, &plan, &code, |state, _| {
                     decide_correct(state, &plan, &code, &measurement, &body)
                 })
                 .await
@@ -110,21 +141,20 @@ impl MonitoringService {
         }
     }
 
-    /// Runs one decision on an indicator's stream.
+    /// Runs one decision, given the state and its version, on an indicator's stream.
     async fn indicator_command(
         &self,
         ctx: &CommandContext,
         plan: &PlanCode,
         code: &IndicatorCode,
-        decide: impl FnMut(&Indicator) -> Result<Vec<pb::IndicatorEvent>, ApiError>,
+        decide: impl FnMut(&Indicator, u64) -> Result<Vec<pb::IndicatorEvent>, ApiError>,
     ) -> Result<CommandOutcome, ApiError> {
-        let mut decide = decide;
         let stream = streams::indicator(plan.as_str(), code.as_str());
         let executed = execute::<Indicator, ApiError, _>(
             self.store.as_ref(),
             &stream,
             &ctx.metadata(),
-            |state, _| decide(state),
+            decide,
         )
         .await
         .map_err(execute_failure)?;
@@ -175,6 +205,7 @@ impl MonitoringService {
             }
         }
         let mut checked = Vec::new();
+        let mut retired = Vec::new();
         for (raw, rows) in &groups {
             let code: IndicatorCode = match raw.parse() {
                 Ok(code) => code,
@@ -192,10 +223,29 @@ impl MonitoringService {
                 .await
                 .map_err(store_failure)?
                 .state;
+            if let Some(reason) = &state.retired {
+                retired.push(format!(
+                    "{code} ({reason}; lines {})",
+                    rows.iter()
+                        .map(|r| r.line.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                continue;
+            }
             match decide_import(&state, &plan, &code, rows) {
                 Ok(_) => checked.push((code, rows)),
                 Err(bad) => errors.extend(bad),
             }
+        }
+        if !retired.is_empty() {
+            return Err(ApiError::rejected(
+                Some("indicator"),
+                format!(
+                    "the file names retired indicators, which take no more measurements: {}; nothing imported",
+                    retired.join("; ")
+                ),
+            ));
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);

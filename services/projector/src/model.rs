@@ -33,7 +33,10 @@ pub struct ReadModels {
 
 #[derive(Debug, Default, Clone)]
 struct IndicatorState {
+    /// The definition, edits applied.
     def: pb::IndicatorDefined,
+    /// The reason, once retired.
+    retired: Option<String>,
     version: u64,
     measurements: Vec<MeasurementState>,
 }
@@ -421,6 +424,31 @@ impl ReadModels {
         i.version = event.stream_version;
         match e {
             Event::IndicatorDefined(x) => i.def = x,
+            Event::IndicatorEdited(x) => {
+                let d = &mut i.def;
+                for (field, value) in [
+                    (&mut d.name, x.name),
+                    (&mut d.unit, x.unit),
+                    (&mut d.source, x.source),
+                    (&mut d.direction, x.direction),
+                    (&mut d.baseline_value, x.baseline_value),
+                    (&mut d.target_value, x.target_value),
+                    (&mut d.territory, x.territory),
+                ] {
+                    if let Some(v) = value {
+                        *field = v;
+                    }
+                }
+                for (field, value) in [
+                    (&mut d.baseline_year, x.baseline_year),
+                    (&mut d.target_year, x.target_year),
+                ] {
+                    if let Some(v) = value {
+                        *field = v;
+                    }
+                }
+            }
+            Event::IndicatorRetired(x) => i.retired = Some(x.reason),
             Event::MeasurementRecorded(x) => i.measurements.push(MeasurementState {
                 value: x.value.clone(),
                 recorded: x,
@@ -1000,6 +1028,8 @@ impl ReadModels {
             on_track: on_track.as_str().to_owned(),
             rule_version: metroplan_api::trend::RULE_VERSION.to_owned(),
             measurements: i.measurements.len() as u64,
+            retired: i.retired.is_some(),
+            retired_reason: i.retired.clone(),
             version: i.version,
         }
     }

@@ -387,6 +387,12 @@ pub struct IndicatorSummary {
     pub rule_version: String,
     /// Measurements recorded, every territory.
     pub measurements: u64,
+    /// A retired indicator keeps its definition and series but takes no more
+    /// measurements, corrections or edits.
+    pub retired: bool,
+    /// Why it was retired; `null` while it is live.
+    pub retired_reason: Option<String>,
+    /// The indicator stream's version: the `ETag` an edit sends back in `If-Match`.
     pub version: u64,
 }
 

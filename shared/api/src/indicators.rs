@@ -1,7 +1,7 @@
 //! Context indicators (indicatori di contesto): the values they are made of, parsed
 //! once into newtypes ([`Decimal`], [`Period`], [`IndicatorCode`], [`Direction`]), and
-//! the bodies of the commands that define them and record, correct and import their
-//! measurements.
+//! the bodies of the commands that define, edit and retire them and record, correct
+//! and import their measurements.
 //!
 //! The choice for numbers: figures are exact decimals, never floats. [`Decimal`] is a
 //! small newtype (an `i128` of units of `10^-scale`) rather than a crate: the platform
@@ -394,6 +394,49 @@ pub struct CorrectMeasurement {
     pub value: String,
     /// Why the figure changes; required.
     #[schema(example = "Dato rettificato dalla fonte")]
+    pub reason: String,
+}
+
+/// Body of `PATCH /api/v1/plans/{plan}/indicators/{indicator}`, with `If-Match`
+/// naming the indicator stream's version the editor saw. Every field is optional; a
+/// present field is set, an absent one left as it is. The merged definition keeps the
+/// rules of a definition. The strategy and the code never change (sending them is an
+/// unknown field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditIndicator {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `increase` | `decrease` | `stable`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Decimal as a string, `.` before the decimals.
+    #[serde(default)]
+    #[schema(example = "1200")]
+    pub baseline_value: Option<String>,
+    #[serde(default)]
+    pub baseline_year: Option<i64>,
+    /// Decimal as a string.
+    #[serde(default)]
+    #[schema(example = "1450")]
+    pub target_value: Option<String>,
+    #[serde(default)]
+    #[schema(example = 2026)]
+    pub target_year: Option<i64>,
+    #[serde(default)]
+    pub territory: Option<String>,
+}
+
+/// Body of `POST /api/v1/plans/{plan}/indicators/{indicator}/retire`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireIndicator {
+    /// Why the indicator is retired; required.
+    #[schema(example = "Sostituito da un indicatore con fonte più aggiornata")]
     pub reason: String,
 }
 

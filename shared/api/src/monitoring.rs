@@ -1,6 +1,6 @@
 //! Commands of the monitoring service: reporting an action's implementation progress,
-//! and defining context indicators and recording, correcting and importing their
-//! measurements (bodies in [`crate::indicators`]).
+//! and defining, editing and retiring context indicators and recording, correcting and
+//! importing their measurements (bodies in [`crate::indicators`]).
 //!
 //! Request bodies keep raw JSON types (strings for codes, statuses and dates, `i64`
 //! for the percentage) and refuse unknown fields, so that the service, not the JSON
@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::indicators::{CorrectMeasurement, DefineIndicator, RecordMeasurement};
+use crate::indicators::{
+    CorrectMeasurement, DefineIndicator, EditIndicator, RecordMeasurement, RetireIndicator,
+};
 use crate::questionnaire::{DraftCampaign, LinkHash, SetQuestions, SubmitAnswers};
 
 /// Body of `POST /api/v1/plans/{plan}/actions/{action}/progress`: the action's status
@@ -53,6 +55,21 @@ pub enum MonitoringCommand {
     },
     /// `POST /api/v1/plans/{plan}/indicators`.
     DefineIndicator { plan: String, body: DefineIndicator },
+    /// `PATCH /api/v1/plans/{plan}/indicators/{indicator}`.
+    EditIndicator {
+        plan: String,
+        indicator: String,
+        /// The indicator stream's version the editor saw (`If-Match`); `None` edits
+        /// whatever the current version is.
+        base_version: Option<u64>,
+        body: EditIndicator,
+    },
+    /// `POST /api/v1/plans/{plan}/indicators/{indicator}/retire`.
+    RetireIndicator {
+        plan: String,
+        indicator: String,
+        body: RetireIndicator,
+    },
     /// `POST /api/v1/plans/{plan}/indicators/{indicator}/measurements`.
     RecordMeasurement {
         plan: String,

@@ -28,7 +28,7 @@ pub enum Command {
 impl Command {
     /// Whether `role` may issue this command: creating a plan and adopting a revision
     /// (an act of the body) need admin; reporting progress needs reporter, editor or
-    /// admin; defining a context indicator needs editor or admin, recording, correcting
+    /// admin; defining, editing and retiring a context indicator needs editor or admin, recording, correcting
     /// and importing its measurements reporter, editor or admin; managing a
     /// questionnaire campaign needs editor or admin, and answering one only its
     /// personal link (checked by the service); every other change
@@ -46,6 +46,8 @@ impl Command {
             | Command::Partnership(_)
             | Command::Monitoring(
                 MonitoringCommand::DefineIndicator { .. }
+                | MonitoringCommand::EditIndicator { .. }
+                | MonitoringCommand::RetireIndicator { .. }
                 | MonitoringCommand::DraftCampaign { .. }
                 | MonitoringCommand::SetQuestions { .. }
                 | MonitoringCommand::OpenCampaign { .. }
@@ -65,6 +67,8 @@ impl Command {
             Command::Plan(_) => "edit the plan",
             Command::Monitoring(MonitoringCommand::ReportProgress { .. }) => "report progress",
             Command::Monitoring(MonitoringCommand::DefineIndicator { .. }) => "define an indicator",
+            Command::Monitoring(MonitoringCommand::EditIndicator { .. }) => "edit an indicator",
+            Command::Monitoring(MonitoringCommand::RetireIndicator { .. }) => "retire an indicator",
             Command::Monitoring(MonitoringCommand::SubmitAnswers { .. }) => {
                 "answer a questionnaire"
             }

@@ -13,8 +13,8 @@
 
 use crate::EventPayload;
 use crate::pb::{
-    ActionProgressReported, IndicatorDefined, IndicatorEvent, MeasurementCorrected,
-    MeasurementRecorded, ProgressEvent, indicator_event, progress_event,
+    ActionProgressReported, IndicatorDefined, IndicatorEdited, IndicatorEvent, IndicatorRetired,
+    MeasurementCorrected, MeasurementRecorded, ProgressEvent, indicator_event, progress_event,
 };
 
 impl EventPayload for ProgressEvent {
@@ -40,6 +40,8 @@ impl EventPayload for IndicatorEvent {
             Some(indicator_event::Event::IndicatorDefined(_)) => "IndicatorDefined",
             Some(indicator_event::Event::MeasurementRecorded(_)) => "MeasurementRecorded",
             Some(indicator_event::Event::MeasurementCorrected(_)) => "MeasurementCorrected",
+            Some(indicator_event::Event::IndicatorEdited(_)) => "IndicatorEdited",
+            Some(indicator_event::Event::IndicatorRetired(_)) => "IndicatorRetired",
             None => "IndicatorEventEmpty",
         }
     }
@@ -65,6 +67,22 @@ impl From<MeasurementCorrected> for IndicatorEvent {
     fn from(e: MeasurementCorrected) -> Self {
         Self {
             event: Some(indicator_event::Event::MeasurementCorrected(e)),
+        }
+    }
+}
+
+impl From<IndicatorEdited> for IndicatorEvent {
+    fn from(e: IndicatorEdited) -> Self {
+        Self {
+            event: Some(indicator_event::Event::IndicatorEdited(e)),
+        }
+    }
+}
+
+impl From<IndicatorRetired> for IndicatorEvent {
+    fn from(e: IndicatorRetired) -> Self {
+        Self {
+            event: Some(indicator_event::Event::IndicatorRetired(e)),
         }
     }
 }

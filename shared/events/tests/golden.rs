@@ -887,6 +887,20 @@ fn edge_samples() -> Vec<(&'static str, (Vec<u8>, Value))> {
     let cleared = || Some(String::new());
     vec![
         (
+            "IndicatorEdited.target_only",
+            encoded(IndicatorEvent {
+                event: Some(indicator_event::Event::IndicatorEdited(
+                    pb::IndicatorEdited {
+                        plan: s(PLAN),
+                        code: s("IC-2.1-01"),
+                        target_value: Some(s("1450")),
+                        target_year: Some(2026),
+                        ..Default::default()
+                    },
+                )),
+            }),
+        ),
+        (
             "AxisEdited.cleared",
             encoded(PlanEvent {
                 event: Some(plan_event::Event::AxisEdited(pb::AxisEdited {
@@ -1269,6 +1283,30 @@ fn build_sample(event_type: &str) -> Option<(Vec<u8>, Value)> {
                 previous_value: s("-0.75"),
                 value: s("0.75"),
                 reason: s("Segno invertito nella trascrizione"),
+            },
+        )),
+        "IndicatorEdited" => indicator(indicator_event::Event::IndicatorEdited(
+            pb::IndicatorEdited {
+                plan: s(PLAN),
+                code: s("IC-2.1-01"),
+                name: Some(s(
+                    "Superficie boscata in area metropolitana (esempio, dati non ufficiali)",
+                )),
+                unit: Some(s("km²")),
+                source: Some(s("Esempio: fonte illustrativa, non ufficiale")),
+                direction: Some(s("decrease")),
+                baseline_value: Some(s("12.505")),
+                baseline_year: Some(2021),
+                target_value: Some(s("11.75")),
+                target_year: Some(2026),
+                territory: Some(s("Zona omogenea 1 - Torino")),
+            },
+        )),
+        "IndicatorRetired" => indicator(indicator_event::Event::IndicatorRetired(
+            pb::IndicatorRetired {
+                plan: s(PLAN),
+                code: s("IC-2.1-01"),
+                reason: s("Sostituito da un indicatore con fonte più aggiornata (esempio)"),
             },
         )),
         "TableCreated" => table(T::TableCreated(pb::TableCreated {

@@ -1,5 +1,5 @@
-//! Context indicators: definitions, measurements, corrections and the CSV import, and
-//! the read side with each indicator's trend and on-track classification (whose rule
+//! Context indicators: definitions (defined, edited with `If-Match` like an action,
+//! retired), measurements, corrections and the CSV import, and the read side with each indicator's trend and on-track classification (whose rule
 //! version every answer carries).
 
 use axum::extract::{FromRequest, Path, Query as UriQuery, Request, State};
@@ -16,14 +16,15 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Consistency, found_at, json, json_etag, query_field, send};
+use super::{Consistency, found_at, if_match, json, json_etag, query_field, send};
 use crate::extract::{Auth, Body};
 use crate::{AppState, HttpError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_indicators, define_indicator))
-        .routes(routes!(get_indicator))
+        .routes(routes!(get_indicator, edit_indicator))
+        .routes(routes!(retire_indicator))
         .routes(routes!(record_measurement))
         .routes(routes!(correct_measurement))
         .routes(routes!(import_measurements))
@@ -76,7 +77,7 @@ async fn define_indicator(
 #[utoipa::path(get, path = "/api/v1/plans/{plan}/indicators/{indicator}", tag = "indicators",
     params(("plan" = String, Path), ("indicator" = String, Path), Consistency),
     responses((status = 200, body = IndicatorView,
-        description = "The definition, the classification with its rule version, and every measurement with its original and current value and its corrections"),
+        description = "The definition, the classification with its rule version, and every measurement with its original and current value and its corrections; `ETag` is the indicator stream's version"),
         (status = 404)))]
 async fn get_indicator(
     State(s): State<AppState>,
@@ -95,6 +96,69 @@ async fn get_indicator(
     )
     .await?;
     Ok(json_etag(view))
+}
+
+/// Edits an indicator's definition (not its strategy or code). `If-Match` carries the
+/// `ETag` the editor saw: a stale edit whose fields were not changed since is merged
+/// (`merged: true`); an overlapping one is a 409 showing `base`, `theirs` and `yours`.
+/// An edit that changes nothing is 422 on `body`.
+#[utoipa::path(patch, path = "/api/v1/plans/{plan}/indicators/{indicator}", tag = "indicators",
+    params(("plan" = String, Path), ("indicator" = String, Path),
+        ("If-Match" = String, Header, description = "ETag of the version the edit is based on")),
+    request_body = EditIndicator,
+    responses((status = 200, body = metroplan_api::CommandOutcome, description = "Editors and admins"),
+        (status = 409, description = "Edit conflict, or the indicator is retired"),
+        (status = 422, description = "A field breaks a rule of a definition, or the edit changes nothing"),
+        (status = 428, description = "If-Match missing")))]
+async fn edit_indicator(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path((plan, indicator)): Path<(String, String)>,
+    Body(body): Body<EditIndicator>,
+) -> Answer {
+    let base_version = if_match(&h)?;
+    send(
+        &s,
+        a,
+        &h,
+        cmd(MonitoringCommand::EditIndicator {
+            plan,
+            indicator,
+            base_version,
+            body,
+        }),
+        false,
+    )
+    .await
+}
+
+/// Retires an indicator: it keeps its definition and series and still reads, with
+/// `retired` and the reason, and takes no more measurements, corrections, edits or
+/// imports.
+#[utoipa::path(post, path = "/api/v1/plans/{plan}/indicators/{indicator}/retire", tag = "indicators",
+    params(("plan" = String, Path), ("indicator" = String, Path)), request_body = RetireIndicator,
+    responses((status = 200, body = metroplan_api::CommandOutcome, description = "Editors and admins"),
+        (status = 409, description = "Already retired")))]
+async fn retire_indicator(
+    State(s): State<AppState>,
+    a: Auth,
+    h: HeaderMap,
+    Path((plan, indicator)): Path<(String, String)>,
+    Body(body): Body<RetireIndicator>,
+) -> Answer {
+    send(
+        &s,
+        a,
+        &h,
+        cmd(MonitoringCommand::RetireIndicator {
+            plan,
+            indicator,
+            body,
+        }),
+        false,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/plans/{plan}/indicators/{indicator}/measurements", tag = "indicators",
