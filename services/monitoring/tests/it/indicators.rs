@@ -1,15 +1,18 @@
-//! Given the events already on an indicator's stream, when a definition, a measurement,
-//! a correction or an import is decided, then these events, or this error. No I/O.
+//! Given the events already on an indicator's stream, when a definition, an edit, a
+//! retirement, a measurement, a correction or an import is decided, then these events,
+//! or this error. No I/O.
 //! Figures are examples, not official data.
 
 use metroplan_api::ApiError;
 use metroplan_api::indicators::IndicatorCode;
-use metroplan_api::indicators::{CorrectMeasurement, DefineIndicator, RecordMeasurement};
+use metroplan_api::indicators::{
+    CorrectMeasurement, DefineIndicator, EditIndicator, RecordMeasurement, RetireIndicator,
+};
 use metroplan_api::values::PlanCode;
 use metroplan_events::pb;
 use metroplan_monitoring::{
-    ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_import,
-    decide_record,
+    ImportRow, Indicator, PlanStrategies, decide_correct, decide_define, decide_edit,
+    decide_import, decide_record, decide_retire,
 };
 
 const CMTO: &str = "Città metropolitana di Torino";
@@ -303,4 +306,362 @@ fn an_import_reports_every_bad_row_with_its_line_and_decides_nothing_unless_all_
     let errors = decide_import(&Indicator::default(), &plan(), &code(), &good).unwrap_err();
     assert_eq!(errors.len(), 2);
     assert_eq!(errors[0].column.as_deref(), Some("indicator"));
+}
+
+fn edited(events: &[pb::IndicatorEvent]) -> &pb::IndicatorEdited {
+    match &events[0].event {
+        Some(pb::indicator_event::Event::IndicatorEdited(e)) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `decide_edit` at the state's own version, not stale.
+fn edit_now(state: &Indicator, body: &EditIndicator) -> Result<Vec<pb::IndicatorEvent>, ApiError> {
+    decide_edit(state, &plan(), &code(), state.version, None, body).map(|d| {
+        assert!(!d.merged);
+        d.events
+    })
+}
+
+#[test]
+fn an_edit_records_only_the_fields_that_change_and_the_definition_reads_edited() {
+    let state = given(&[("2021", "1100")]);
+    let body = EditIndicator {
+        name: Some("  Superficie forestale (esempio, rinominato)  ".into()),
+        // Sent as it stands: not recorded.
+        unit: Some("ha".into()),
+        // 1300 by value: not recorded either.
+        target_value: Some("1300.00".into()),
+        target_year: Some(2026),
+        ..Default::default()
+    };
+    let events = edit_now(&state, &body).unwrap();
+    let e = edited(&events);
+    assert_eq!(
+        (e.plan.as_str(), e.code.as_str()),
+        ("PSM-2021-2023", "IC-2.1-01")
+    );
+    assert_eq!(
+        e.name.as_deref(),
+        Some("Superficie forestale (esempio, rinominato)")
+    );
+    assert_eq!(e.target_year, Some(2026));
+    assert_eq!(
+        (&e.unit, &e.target_value, &e.direction, &e.territory),
+        (&None, &None, &None, &None)
+    );
+    let mut after = state.clone();
+    after.apply(&events[0]);
+    let def = after.definition.as_ref().unwrap();
+    assert_eq!(
+        (def.name.as_str(), def.target_year, def.strategy.as_str()),
+        ("Superficie forestale (esempio, rinominato)", 2026, "2.1")
+    );
+    assert_eq!(after.measurements.len(), 1, "measurements are untouched");
+    // What the definition was is still known.
+    assert_eq!(after.definition_at(1).unwrap().target_year, 2023);
+    assert_eq!(
+        after.changed_since(2).into_iter().collect::<Vec<_>>(),
+        vec!["name", "target_year"]
+    );
+
+    // Every field may change, each parsed as in a definition.
+    let all = EditIndicator {
+        name: Some("Emissioni (esempio)".into()),
+        unit: Some("t CO2e per abitante".into()),
+        source: Some("Esempio: fonte illustrativa".into()),
+        direction: Some("decrease".into()),
+        baseline_value: Some("7.5".into()),
+        baseline_year: Some(2019),
+        target_value: Some("5.25".into()),
+        target_year: Some(2030),
+        territory: Some("Ivrea".into()),
+    };
+    let events = edit_now(&state, &all).unwrap();
+    let e = edited(&events);
+    assert_eq!(
+        (
+            e.direction.as_deref(),
+            e.baseline_value.as_deref(),
+            e.baseline_year,
+            e.target_value.as_deref(),
+            e.territory.as_deref()
+        ),
+        (
+            Some("decrease"),
+            Some("7.5"),
+            Some(2019),
+            Some("5.25"),
+            Some("Ivrea")
+        )
+    );
+}
+
+#[test]
+fn an_edit_is_refused_naming_the_field_when_it_changes_nothing_or_breaks_a_rule() {
+    let state = given(&[]);
+    let with = |body: EditIndicator| field_of(edit_now(&state, &body).unwrap_err());
+    // Nothing sent, or nothing that changes: 422 on the body.
+    assert_eq!(with(EditIndicator::default()), err("validation", "body"));
+    assert_eq!(
+        with(EditIndicator {
+            unit: Some(" ha ".into()),
+            baseline_value: Some("1000.0".into()),
+            baseline_year: Some(2020),
+            ..Default::default()
+        }),
+        err("validation", "body")
+    );
+    // Each value as in a definition.
+    for (body, field) in [
+        (
+            EditIndicator {
+                name: Some("  ".into()),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            EditIndicator {
+                direction: Some("up".into()),
+                ..Default::default()
+            },
+            "direction",
+        ),
+        (
+            EditIndicator {
+                baseline_value: Some("1.000,5".into()),
+                ..Default::default()
+            },
+            "baseline_value",
+        ),
+        (
+            EditIndicator {
+                target_year: Some(2200),
+                ..Default::default()
+            },
+            "target_year",
+        ),
+    ] {
+        assert_eq!(with(body), err("validation", field));
+    }
+    // The merged definition keeps the rules, naming the field the edit sets.
+    assert_eq!(
+        with(EditIndicator {
+            target_year: Some(2020),
+            ..Default::default()
+        }),
+        err("validation", "target_year")
+    );
+    assert_eq!(
+        with(EditIndicator {
+            baseline_year: Some(2024),
+            ..Default::default()
+        }),
+        err("validation", "baseline_year")
+    );
+    assert_eq!(
+        with(EditIndicator {
+            target_value: Some("900".into()),
+            ..Default::default()
+        }),
+        err("validation", "target_value")
+    );
+    assert_eq!(
+        with(EditIndicator {
+            baseline_value: Some("1300".into()),
+            ..Default::default()
+        }),
+        err("validation", "baseline_value")
+    );
+    assert_eq!(
+        with(EditIndicator {
+            direction: Some("decrease".into()),
+            ..Default::default()
+        }),
+        err("validation", "direction"),
+        "a target above the baseline cannot decrease"
+    );
+    // Turned round whole, it may.
+    assert!(
+        edit_now(
+            &state,
+            &EditIndicator {
+                direction: Some("decrease".into()),
+                target_value: Some("800".into()),
+                ..Default::default()
+            }
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        field_of(edit_now(&Indicator::default(), &EditIndicator::default()).unwrap_err()).0,
+        "not_found"
+    );
+}
+
+#[test]
+fn a_stale_edit_merges_when_its_fields_were_not_changed_since_and_conflicts_otherwise() {
+    // Version 1 defined, 2 a measurement, 3 their edit of the target year.
+    let mut state = given(&[("2021", "1100")]);
+    let theirs = edit_now(
+        &state,
+        &EditIndicator {
+            target_year: Some(2025),
+            name: Some("Superficie forestale (esempio, loro)".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    state.apply(&theirs[0]);
+    assert_eq!(state.version, 3);
+
+    // Mine, based on version 2, sets other fields: merged.
+    let mine = EditIndicator {
+        unit: Some("km²".into()),
+        target_value: Some("1350".into()),
+        ..Default::default()
+    };
+    let d = decide_edit(&state, &plan(), &code(), 3, Some(2), &mine);
+    let d = d.unwrap();
+    assert!(d.merged);
+    assert_eq!(edited(&d.events).unit.as_deref(), Some("km²"));
+
+    // Based on version 1, a measurement since is no change of the definition either.
+    let d = decide_edit(&state, &plan(), &code(), 3, Some(1), &mine).unwrap();
+    assert!(d.merged);
+
+    // Mine sets a field they changed, to another value: base, theirs and yours.
+    let clash = EditIndicator {
+        target_year: Some(2030),
+        unit: Some("km²".into()),
+        ..Default::default()
+    };
+    match decide_edit(&state, &plan(), &code(), 3, Some(2), &clash).unwrap_err() {
+        ApiError::EditConflict {
+            fields,
+            base_version,
+            current_version,
+            base,
+            theirs,
+            yours,
+        } => {
+            assert_eq!(fields, vec!["target_year"]);
+            assert_eq!((base_version, current_version), (2, 3));
+            assert_eq!(base, serde_json::json!({ "target_year": 2023 }));
+            assert_eq!(theirs, serde_json::json!({ "target_year": 2025 }));
+            assert_eq!(yours, serde_json::json!({ "target_year": 2030 }));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The same value as theirs is agreement, not conflict: only the rest is recorded.
+    let agree = EditIndicator {
+        target_year: Some(2025),
+        unit: Some("km²".into()),
+        ..Default::default()
+    };
+    let d = decide_edit(&state, &plan(), &code(), 3, Some(2), &agree).unwrap();
+    assert_eq!(
+        (
+            edited(&d.events).target_year,
+            edited(&d.events).unit.as_deref()
+        ),
+        (None, Some("km²"))
+    );
+    // Sending their field back at its base value is no change of mine: theirs stays.
+    let back = EditIndicator {
+        target_year: Some(2023),
+        ..Default::default()
+    };
+    assert_eq!(
+        field_of(decide_edit(&state, &plan(), &code(), 3, Some(2), &back).unwrap_err()),
+        err("validation", "body")
+    );
+    // A base the stream never reached.
+    assert!(matches!(
+        decide_edit(&state, &plan(), &code(), 3, Some(9), &mine).unwrap_err(),
+        ApiError::PreconditionFailed { .. }
+    ));
+}
+
+#[test]
+fn a_retired_indicator_keeps_its_history_and_takes_nothing_more() {
+    let state = given(&[("2021", "1100")]);
+    let reason = RetireIndicator {
+        reason: "  Sostituito da IC-2.1-02 (esempio)  ".into(),
+    };
+    let events = decide_retire(&state, &plan(), &code(), &reason).unwrap();
+    let Some(pb::indicator_event::Event::IndicatorRetired(r)) = &events[0].event else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (r.plan.as_str(), r.code.as_str(), r.reason.as_str()),
+        (
+            "PSM-2021-2023",
+            "IC-2.1-01",
+            "Sostituito da IC-2.1-02 (esempio)"
+        )
+    );
+    assert_eq!(
+        field_of(
+            decide_retire(
+                &state,
+                &plan(),
+                &code(),
+                &RetireIndicator { reason: " ".into() }
+            )
+            .unwrap_err()
+        ),
+        err("validation", "reason")
+    );
+    assert_eq!(
+        field_of(decide_retire(&Indicator::default(), &plan(), &code(), &reason).unwrap_err()).0,
+        "not_found"
+    );
+
+    let mut retired = state.clone();
+    retired.apply(&events[0]);
+    assert_eq!(retired.measurements.len(), 1);
+    assert!(retired.definition.is_some());
+    let refused = |e: ApiError| match e {
+        ApiError::Rejected { message, .. } => message,
+        other => panic!("{other:?}"),
+    };
+    let why = refused(decide_retire(&retired, &plan(), &code(), &reason).unwrap_err());
+    assert!(why.contains("already retired"), "{why}");
+    let why = refused(
+        decide_record(
+            &retired,
+            &plan(),
+            &code(),
+            &measurement("2022", CMTO, "1150"),
+        )
+        .unwrap_err(),
+    );
+    assert!(
+        why.contains("retired (Sostituito da IC-2.1-02 (esempio))"),
+        "{why}"
+    );
+    let fix = CorrectMeasurement {
+        value: "1101".into(),
+        reason: "Esempio".into(),
+    };
+    refused(decide_correct(&retired, &plan(), &code(), "1", &fix).unwrap_err());
+    refused(
+        edit_now(
+            &retired,
+            &EditIndicator {
+                unit: Some("km²".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err(),
+    );
+    let rows = [ImportRow {
+        line: 2,
+        measurement: measurement("2022", CMTO, "1150"),
+    }];
+    let errors = decide_import(&retired, &plan(), &code(), &rows).unwrap_err();
+    assert!(errors[0].reason.contains("retired"), "{errors:?}");
 }

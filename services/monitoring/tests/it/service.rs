@@ -430,3 +430,107 @@ async fn an_import_of_several_indicators_stores_nothing_until_every_row_is_valid
     );
     assert_eq!(stream[1].metadata.actor, "m.rossi");
 }
+
+#[tokio::test]
+async fn an_indicator_is_edited_on_its_stream_version_and_a_retired_one_refuses_an_import() {
+    use metroplan_api::indicators::{EditIndicator, RetireIndicator};
+    let w = world().await;
+    w.service
+        .handle(&ctx(Role::Editor), define("ES-2.1-B", "2.1"))
+        .await
+        .unwrap();
+    let edit = |base_version, body| MonitoringCommand::EditIndicator {
+        plan: PLAN.into(),
+        indicator: "ES-2.1-B".into(),
+        base_version,
+        body,
+    };
+    let first = w
+        .service
+        .handle(
+            &ctx(Role::Editor),
+            edit(
+                Some(1),
+                EditIndicator {
+                    target_value: Some("25".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.version, first.merged, first.events.as_slice()),
+        (2, false, ["IndicatorEdited".to_owned()].as_slice())
+    );
+    // Still based on version 1: the unit was not changed since, so it merges.
+    let merged = w
+        .service
+        .handle(
+            &ctx(Role::Editor),
+            edit(
+                Some(1),
+                EditIndicator {
+                    unit: Some("punti percentuali".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!((merged.version, merged.merged), (3, true));
+    let conflict = w
+        .service
+        .handle(
+            &ctx(Role::Editor),
+            edit(
+                Some(1),
+                EditIndicator {
+                    target_value: Some("20".into()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&conflict, ApiError::EditConflict { fields, .. } if fields == &["target_value"]),
+        "{conflict:?}"
+    );
+
+    let retire = MonitoringCommand::RetireIndicator {
+        plan: PLAN.into(),
+        indicator: "ES-2.1-B".into(),
+        body: RetireIndicator {
+            reason: "Esempio: sostituito".into(),
+        },
+    };
+    let retired = w
+        .service
+        .handle(&ctx(Role::Editor), retire.clone())
+        .await
+        .unwrap();
+    assert_eq!(retired.events, ["IndicatorRetired"]);
+    assert!(matches!(
+        w.service.handle(&ctx(Role::Editor), retire).await,
+        Err(ApiError::Rejected { .. })
+    ));
+    let head = w.store.head_position().await.unwrap();
+    let csv = "indicator,period,territory,value\n\
+               ES-2.1-B,2021,Città metropolitana di Torino,38.5\n";
+    match w
+        .service
+        .handle(&ctx(Role::Reporter), import(csv, false))
+        .await
+    {
+        Err(ApiError::Rejected { field, message }) => {
+            assert_eq!(field.as_deref(), Some("indicator"));
+            assert!(
+                message.contains("ES-2.1-B (Esempio: sostituito; lines 2)"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(w.store.head_position().await.unwrap(), head);
+}
