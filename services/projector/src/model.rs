@@ -1565,6 +1565,84 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_indicator_is_classified_on_its_new_definition_and_a_retired_one_still_reads() {
+        use pb::indicator_event::Event;
+        let mut log = a_plan_with_history();
+        let stream = streams::indicator("P", "IC-1");
+        let before_edit = log.events.len();
+        log.add(
+            &stream,
+            pb::IndicatorEvent {
+                event: Some(Event::IndicatorEdited(pb::IndicatorEdited {
+                    plan: "P".into(),
+                    code: "IC-1".into(),
+                    name: Some("Esempio rinominato".into()),
+                    target_value: Some("1200".into()),
+                    target_year: Some(2024),
+                    ..Default::default()
+                })),
+            },
+        );
+        let view = log.models.indicator("P", "IC-1").unwrap();
+        let s = &view.summary;
+        assert_eq!(
+            (
+                s.name.as_str(),
+                s.target_value.as_str(),
+                s.target_year,
+                s.strategy.as_str(),
+                s.baseline_value.as_str()
+            ),
+            ("Esempio rinominato", "1200", 2024, "2.1", "1000")
+        );
+        // 1210 is past the new target 1200: achieved (it was on_track towards 1300).
+        assert_eq!(s.on_track, "achieved");
+        assert_eq!(s.version, 6);
+        assert!(!s.retired && s.retired_reason.is_none());
+
+        log.add(
+            &stream,
+            pb::IndicatorEvent {
+                event: Some(Event::IndicatorRetired(pb::IndicatorRetired {
+                    plan: "P".into(),
+                    code: "IC-1".into(),
+                    reason: "sostituito (esempio)".into(),
+                })),
+            },
+        );
+        let view = log.models.indicator("P", "IC-1").unwrap();
+        assert!(view.summary.retired);
+        assert_eq!(
+            view.summary.retired_reason.as_deref(),
+            Some("sostituito (esempio)")
+        );
+        assert_eq!(view.series.len(), 3, "the series stays");
+        let listed = &log.models.plan_indicators("P").unwrap().strategies[0].indicators[0];
+        assert_eq!(
+            (listed.retired, listed.retired_reason.as_deref()),
+            (true, Some("sostituito (esempio)"))
+        );
+
+        // As it stood before the edit.
+        let old = built(&log.events[..before_edit]);
+        let old = old.indicator("P", "IC-1").unwrap().summary;
+        assert_eq!(
+            (
+                old.name.as_str(),
+                old.target_value.as_str(),
+                old.target_year
+            ),
+            ("Esempio", "1300", 2023)
+        );
+        assert_eq!((old.on_track.as_str(), old.retired), ("on_track", false));
+        assert_eq!(
+            dump_json(&built(&log.events)),
+            dump_json(&log.models),
+            "a replay reads the same"
+        );
+    }
+
+    #[test]
     fn the_models_at_every_position_equal_a_fresh_build_up_to_it() {
         let log = a_plan_with_history();
         let n = log.events.len();
