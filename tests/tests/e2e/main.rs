@@ -65,6 +65,7 @@ both_deployments!(
     the_audit_trail_filters_pages_and_exports_and_auditors_write_nothing,
     a_full_replay_equals_the_live_read_models_and_a_partial_one_the_past,
     context_indicators_are_measured_corrected_imported_and_classified_with_the_rule_version,
+    a_context_indicator_is_edited_with_if_match_merged_or_in_conflict_and_retired,
 );
 
 /// Monitoring level 2 (effects on planning instruments) and funding, counted once.

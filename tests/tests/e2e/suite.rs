@@ -539,6 +539,7 @@ pub async fn health_and_openapi_describe_every_route(s: Server) {
         "/api/v1/plans/{plan}/agreements",
         "/api/v1/plans/{plan}/indicators",
         "/api/v1/plans/{plan}/indicators/{indicator}",
+        "/api/v1/plans/{plan}/indicators/{indicator}/retire",
         "/api/v1/plans/{plan}/indicators/{indicator}/measurements",
         "/api/v1/plans/{plan}/indicators/{indicator}/measurements/{measurement}/corrections",
         "/api/v1/plans/{plan}/indicators/measurements/import",
@@ -566,6 +567,13 @@ pub async fn health_and_openapi_describe_every_route(s: Server) {
     assert!(
         paths["/api/v1/plans/{plan}/actions/{action}"]
             .get("patch")
+            .is_some()
+    );
+    let indicator = &paths["/api/v1/plans/{plan}/indicators/{indicator}"];
+    assert!(indicator.get("get").is_some() && indicator.get("patch").is_some());
+    assert!(
+        paths["/api/v1/plans/{plan}/indicators/{indicator}/retire"]
+            .get("post")
             .is_some()
     );
     let _ = &s.admin;
@@ -1467,4 +1475,296 @@ pub async fn context_indicators_are_measured_corrected_imported_and_classified_w
         vec![ORG, ORG, "Ivrea"],
         "its own territory first"
     );
+}
+
+/// An indicator's definition is edited with `If-Match` (428 without), a stale edit
+/// merges when its fields were not changed since and is a 409 with base, theirs and
+/// yours when they were; bad values name the field and store nothing; a retired
+/// indicator still reads, with the reason, and takes no more measurements, edits or
+/// imports. Example figures, not official data.
+pub async fn a_context_indicator_is_edited_with_if_match_merged_or_in_conflict_and_retired(
+    s: Server,
+) {
+    const CODE: &str = "ESEMPIO-2.1-02";
+    let base = format!("/api/v1/plans/{PLAN}/indicators");
+    let one = format!("{base}/{CODE}");
+    let mut ws = s.ws(&s.viewer).await;
+    subscribe(
+        &mut ws,
+        &[&format!("indicator:{PLAN}/{CODE}"), &format!("plan:{PLAN}")],
+        None,
+    )
+    .await;
+    let (status, defined) = s
+        .post(
+            &s.editor,
+            &base,
+            json!({
+                "code": CODE,
+                "strategy": "2.1",
+                "name": "ESEMPIO - Aree verdi fruibili (dati illustrativi, non ufficiali)",
+                "unit": "ha",
+                "source": "Esempio per i test: dati non ufficiali",
+                "direction": "increase",
+                "baseline_value": "1000",
+                "baseline_year": 2020,
+                "target_value": "1300",
+                "target_year": 2023,
+                "territory": ORG,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{defined}");
+    let defined_at = defined["position"].as_u64().unwrap();
+    let (status, headers, view) = s
+        .get(&s.viewer, &format!("{one}?min_position={defined_at}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(headers["etag"], "\"1\"", "the ETag is the stream's version");
+    assert_eq!(
+        (view["version"].as_u64(), &view["retired"]),
+        (Some(1), &json!(false))
+    );
+
+    // No If-Match: 428 and nothing stored; a reporter may not edit.
+    let head = s.head().await;
+    let rename = json!({"name": "ESEMPIO - Aree verdi fruibili per abitante (non ufficiale)", "target_value": "1400"});
+    let (status, _, problem) = s.patch(&s.editor, &one, None, rename.clone()).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{problem}");
+    assert_eq!(problem["field"], "If-Match");
+    let (status, _, problem) = s
+        .patch(&s.reporter, &one, Some("\"1\""), rename.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(s.head().await, head);
+
+    // With If-Match: edited, live on both topics.
+    let (status, headers, edited) = s.patch(&s.editor, &one, Some("\"1\""), rename).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        (
+            edited["version"].as_u64(),
+            edited["merged"].as_bool().unwrap_or(false),
+            &edited["events"]
+        ),
+        (Some(2), false, &json!(["IndicatorEdited"]))
+    );
+    assert_eq!(headers["etag"], "\"2\"");
+    let mut topics = Vec::new();
+    while topics.len() < 2 {
+        let frame = next_json(&mut ws).await;
+        if frame["delta"]["event_type"] == "IndicatorEdited" {
+            assert_eq!(frame["delta"]["payload"]["target_value"], "1400", "{frame}");
+            topics.push(frame["topic"].as_str().unwrap().to_owned());
+        }
+    }
+    topics.sort();
+    assert_eq!(
+        topics,
+        vec![format!("indicator:{PLAN}/{CODE}"), format!("plan:{PLAN}")]
+    );
+
+    // A measurement moves the version on; an edit based on version 1 of a field not
+    // changed since merges.
+    let (status, recorded) = s
+        .post(
+            &s.reporter,
+            &format!("{one}/measurements"),
+            json!({"period": "2022", "territory": ORG, "value": "1250", "source_note": "Esempio"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{recorded}");
+    let (status, _, merged) = s
+        .patch(&s.editor, &one, Some("\"1\""), json!({"unit": "ettari"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(
+        (merged["version"].as_u64(), &merged["merged"]),
+        (Some(4), &json!(true))
+    );
+
+    // Based on version 1 too, but the target changed since: base, theirs and yours.
+    let head = s.head().await;
+    let (status, _, conflict) = s
+        .patch(
+            &s.editor,
+            &one,
+            Some("\"1\""),
+            json!({"target_value": "1500"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
+    assert_eq!(conflict["fields"], json!(["target_value"]));
+    assert_eq!(
+        (&conflict["base"], &conflict["theirs"], &conflict["yours"]),
+        (
+            &json!({"target_value": "1300"}),
+            &json!({"target_value": "1400"}),
+            &json!({"target_value": "1500"})
+        )
+    );
+    assert_eq!(
+        (
+            conflict["base_version"].as_u64(),
+            conflict["current_version"].as_u64()
+        ),
+        (Some(1), Some(4))
+    );
+
+    // Bad values name the field; nothing stored.
+    for (body, status, field) in [
+        (
+            json!({"target_year": 2019}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "target_year",
+        ),
+        (
+            json!({"target_value": "900"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "target_value",
+        ),
+        (
+            json!({"baseline_value": "1.000,5"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "baseline_value",
+        ),
+        (
+            json!({"direction": "up"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "direction",
+        ),
+        (
+            json!({"name": " "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name",
+        ),
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "body"),
+        (
+            json!({"unit": "ettari"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
+        (
+            json!({"baseline_year": "2020"}),
+            StatusCode::BAD_REQUEST,
+            "baseline_year",
+        ),
+        (
+            json!({"strategy": "3.1"}),
+            StatusCode::BAD_REQUEST,
+            "strategy",
+        ),
+        (json!({"code": "ALTRO"}), StatusCode::BAD_REQUEST, "code"),
+    ] {
+        let (got, _, problem) = s.patch(&s.editor, &one, Some("\"4\""), body.clone()).await;
+        assert_eq!(got, status, "{body}: {problem}");
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+    }
+    assert_eq!(s.head().await, head, "nothing stored");
+
+    // The definition reads edited; as it stood before, with `at`.
+    let (_, headers, view) = s
+        .get(&s.viewer, &format!("{one}?min_position={head}"))
+        .await;
+    assert_eq!(headers["etag"], "\"4\"");
+    assert_eq!(
+        (
+            &view["name"],
+            &view["unit"],
+            &view["target_value"],
+            &view["strategy"]
+        ),
+        (
+            &json!("ESEMPIO - Aree verdi fruibili per abitante (non ufficiale)"),
+            &json!("ettari"),
+            &json!("1400"),
+            &json!("2.1")
+        )
+    );
+    let (_, _, before) = s.get(&s.viewer, &format!("{one}?at={defined_at}")).await;
+    assert_eq!(
+        (&before["unit"], &before["target_value"]),
+        (&json!("ha"), &json!("1300"))
+    );
+
+    // Retired: editors and admins, with a reason, once.
+    let retire = format!("{one}/retire");
+    let reason =
+        json!({"reason": "Sostituito da un indicatore con fonte più aggiornata (esempio)"});
+    let (status, problem) = s.post(&s.reporter, &retire, reason.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, problem) = s.post(&s.editor, &retire, json!({"reason": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "reason");
+    let (status, problem) = s.post(&s.editor, &retire, json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a reason is required: {problem}"
+    );
+    let (status, retired) = s.post(&s.editor, &retire, reason.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{retired}");
+    assert_eq!(retired["events"], json!(["IndicatorRetired"]));
+    let retired_at = retired["position"].as_u64().unwrap();
+    let (status, problem) = s.post(&s.admin, &retire, reason).await;
+    assert_eq!(status, StatusCode::CONFLICT, "retired twice: {problem}");
+
+    // Nothing more: measurements, corrections, edits, imports.
+    let head = s.head().await;
+    let (status, problem) = s
+        .post(
+            &s.reporter,
+            &format!("{one}/measurements"),
+            json!({"period": "2023", "territory": ORG, "value": "1290"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("retired"),
+        "{problem}"
+    );
+    let (status, problem) = s
+        .post(
+            &s.reporter,
+            &format!("{one}/measurements/1/corrections"),
+            json!({"value": "1251", "reason": "Esempio"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, _, problem) = s
+        .patch(&s.editor, &one, Some("\"5\""), json!({"unit": "ha"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let csv = format!("indicator;period;territory;value\n{CODE};2023;{ORG};1.290\n");
+    let (status, problem) = import_csv(&s, &s.reporter, &csv, false).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains(CODE),
+        "{problem}"
+    );
+    assert_eq!(s.head().await, head, "nothing stored");
+
+    // It still reads, with the reason, in the list and alone.
+    let (status, _, view) = s
+        .get(&s.viewer, &format!("{one}?min_position={retired_at}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(
+        (&view["retired"], &view["retired_reason"]),
+        (
+            &json!(true),
+            &json!("Sostituito da un indicatore con fonte più aggiornata (esempio)")
+        )
+    );
+    assert_eq!(view["series"].as_array().unwrap().len(), 1);
+    let (_, _, list) = s.get(&s.viewer, &base).await;
+    let listed = list["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| st["indicators"].as_array().unwrap())
+        .find(|i| i["code"] == CODE)
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(listed["retired"], true);
+    assert!(listed["retired_reason"].is_string());
 }
