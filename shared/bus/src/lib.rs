@@ -161,3 +161,49 @@ impl CommandBus for LocalBus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metroplan_api::indicators::{EditIndicator, RecordMeasurement, RetireIndicator};
+
+    #[test]
+    fn editing_and_retiring_an_indicator_need_editor_or_admin_recording_reporter() {
+        let edit = Command::Monitoring(MonitoringCommand::EditIndicator {
+            plan: "P".into(),
+            indicator: "IC-1".into(),
+            base_version: Some(1),
+            body: EditIndicator::default(),
+        });
+        let retire = Command::Monitoring(MonitoringCommand::RetireIndicator {
+            plan: "P".into(),
+            indicator: "IC-1".into(),
+            body: RetireIndicator {
+                reason: "esempio".into(),
+            },
+        });
+        let record = Command::Monitoring(MonitoringCommand::RecordMeasurement {
+            plan: "P".into(),
+            indicator: "IC-1".into(),
+            body: RecordMeasurement {
+                period: "2022".into(),
+                territory: "Ivrea".into(),
+                value: "1".into(),
+                source_note: String::new(),
+            },
+        });
+        let roles = [
+            Role::Admin,
+            Role::Editor,
+            Role::Reporter,
+            Role::Auditor,
+            Role::Viewer,
+        ];
+        let who = |c: &Command| -> Vec<bool> { roles.iter().map(|r| c.permits(*r)).collect() };
+        assert_eq!(who(&edit), [true, true, false, false, false]);
+        assert_eq!(who(&retire), [true, true, false, false, false]);
+        assert_eq!(who(&record), [true, true, true, false, false]);
+        assert_eq!(edit.describe(), "edit an indicator");
+        assert_eq!(retire.describe(), "retire an indicator");
+    }
+}
