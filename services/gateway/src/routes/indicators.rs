@@ -108,6 +108,7 @@ async fn get_indicator(
     request_body = EditIndicator,
     responses((status = 200, body = metroplan_api::CommandOutcome, description = "Editors and admins"),
         (status = 409, description = "Edit conflict, or the indicator is retired"),
+        (status = 412, description = "If-Match names a version the indicator never had"),
         (status = 422, description = "A field breaks a rule of a definition, or the edit changes nothing"),
         (status = 428, description = "If-Match missing")))]
 async fn edit_indicator(
