@@ -228,6 +228,8 @@ fn indicator_line(view: &IndicatorView, period: Period) -> IndicatorLine {
         on_track,
         rule_version: s.rule_version.clone(),
         series: points,
+        retired: s.retired,
+        retired_reason: s.retired_reason.clone().unwrap_or_default(),
     }
 }
 

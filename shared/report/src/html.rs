@@ -62,7 +62,8 @@ fn indicators(report: &Report) -> Markup {
                     } }
                     tbody {
                         @for i in &report.indicators { tr {
-                            td { (i.code) } td { (i.name) @if !i.unit.is_empty() { " (" (i.unit) ")" } }
+                            td { (i.code) } td { (i.name) @if !i.unit.is_empty() { " (" (i.unit) ")" }
+                                @if i.retired { " (ritirato: " (i.retired_reason) ")" } }
                             td { (i.strategy) }
                             td.n { (i.baseline_value) " (" (i.baseline_year) ")" }
                             td.n { (i.target_value) " (" (i.target_year) ")" }

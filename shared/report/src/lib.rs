@@ -186,6 +186,9 @@ pub struct IndicatorLine {
     pub rule_version: String,
     /// Its own territory's values up to the period's end, oldest first (for the chart).
     pub series: Vec<SeriesPoint>,
+    /// Withdrawn from monitoring (still reported, marked so), and why.
+    pub retired: bool,
+    pub retired_reason: String,
 }
 
 /// One funding line of an action.

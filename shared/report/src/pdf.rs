@@ -380,7 +380,11 @@ fn indicators(doc: &mut Doc, report: &Report) {
             };
             vec![
                 i.code.clone(),
-                format!("{}{unit}", i.name),
+                if i.retired {
+                    format!("{}{unit} (ritirato: {})", i.name, i.retired_reason)
+                } else {
+                    format!("{}{unit}", i.name)
+                },
                 format!("{} ({})", i.baseline_value, i.baseline_year),
                 format!("{} ({})", i.target_value, i.target_year),
                 i.latest

@@ -32,7 +32,7 @@ pub const ACTION_COLUMNS: [&str; 18] = [
 ];
 
 /// The columns of the indicators export.
-pub const INDICATOR_COLUMNS: [&str; 16] = [
+pub const INDICATOR_COLUMNS: [&str; 18] = [
     "code",
     "name",
     "unit",
@@ -49,6 +49,8 @@ pub const INDICATOR_COLUMNS: [&str; 16] = [
     "trend",
     "on_track",
     "rule_version",
+    "retired",
+    "retired_reason",
 ];
 
 /// A cell: text, or a number written as text in CSV.
@@ -108,6 +110,8 @@ fn indicator_row(i: &IndicatorLine) -> Vec<Cell> {
         Text(i.trend.clone()),
         Text(i.on_track.clone()),
         Text(i.rule_version.clone()),
+        Text(if i.retired { "yes" } else { "no" }.to_owned()),
+        Text(i.retired_reason.clone()),
     ]
 }
 
@@ -259,9 +263,26 @@ mod tests {
         let row = lines.next().unwrap();
         assert!(
             row.starts_with("ESEMPIO-2.1-01,")
-                && row.contains(",2022,1210.5,improving,on_track,trend-v1"),
+                && row.contains(",2022,1210.5,improving,on_track,trend-v1,no,"),
             "{row}"
         );
+    }
+
+    #[test]
+    fn a_retired_indicator_is_reported_and_marked_with_its_reason() {
+        let mut report = sample::full();
+        report.indicators[0].retired = true;
+        report.indicators[0].retired_reason = "Fonte non più pubblicata (esempio)".into();
+        let text = String::from_utf8(indicators_csv(&report).unwrap()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.ends_with(",yes,Fonte non più pubblicata (esempio)"),
+            "{row}"
+        );
+        let html = crate::render_html(&report);
+        assert!(html.contains("(ritirato: Fonte non più pubblicata (esempio))"));
+        let still = String::from_utf8(indicators_csv(&sample::full()).unwrap()).unwrap();
+        assert!(still.lines().nth(1).unwrap().ends_with(",no,"), "{still}");
     }
 
     #[test]
