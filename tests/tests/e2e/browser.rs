@@ -1346,6 +1346,64 @@ async fn indicators_show_their_trend_live_import_csv_after_a_dry_run_and_keep_co
         .unwrap();
     until_count(&v, &row, 1).await;
     assert_eq!(count(&v, "#import-form:not([hidden])").await, 0);
+    assert_eq!(count(&v, "#manage-indicator:not([hidden])").await, 0);
+
+    // An editor edits the definition while someone else changed another field: merged.
+    let e = driver.browser(1400, 1100).await;
+    e.goto(&token_link(
+        &s,
+        &s.editor,
+        &format!("/plans/{PLAN}/indicators/{CODE}"),
+    ))
+    .await
+    .unwrap();
+    until_count(&e, "#edit-indicator", 1).await;
+    assert_eq!(value(&e, "#def-target_value").await, "1300");
+    let one = format!("{base}/{CODE}");
+    let (_, headers, _) = s.get(&s.viewer, &one).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, out) = s
+        .patch(
+            &s.editor2,
+            &one,
+            Some(&etag),
+            json!({"unit": "migliaia di alberi"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {out}");
+    replace_text(&e, "#def-target_value", "1350").await;
+    click(&e, "#edit-indicator button[type='submit']").await;
+    until_text(&e, "#edit-indicator-status", "unite").await;
+    let (_, _, view) = s.get(&s.viewer, &one).await;
+    assert_eq!(
+        (view["target_value"].as_str(), view["unit"].as_str()),
+        (Some("1350"), Some("migliaia di alberi")),
+        "{view}"
+    );
+    accessible(&e, "indicator for an editor").await;
+
+    // Retired: still read, marked with its reason, and offering nothing to change.
+    replace_text(
+        &e,
+        "#retire-reason",
+        "Sostituito da un indicatore migliore (esempio)",
+    )
+    .await;
+    click(&e, "#retire-indicator button[type='submit']").await;
+    until_text(
+        &e,
+        "#indicator-retired",
+        "Sostituito da un indicatore migliore",
+    )
+    .await;
+    until_count(&e, "#manage-indicator[hidden]", 1).await;
+    assert_eq!(count(&e, "#record-form:not([hidden])").await, 0);
+    assert_eq!(count(&e, "#measurements .correct-form").await, 0);
+    e.goto(&format!("{}/#/plans/{PLAN}/indicators", s.base))
+        .await
+        .unwrap();
+    until_text(&e, &format!("{row} [data-retired]"), "Ritirato").await;
+    e.close().await.unwrap();
     v.close().await.unwrap();
     c.close().await.unwrap();
 }

@@ -18,6 +18,8 @@ export async function render(root, params, ctx) {
   const path = `${planPath(plan)}/indicators/${encodeURIComponent(indicator)}`;
   let data = null;
   const body = h('div', { id: 'indicator' });
+  const retiredNote = h('p', { id: 'indicator-retired', class: 'notice campaign-closed' });
+  retiredNote.hidden = true;
 
   function facts() {
     const i = data;
@@ -82,7 +84,7 @@ export async function render(root, params, ctx) {
     if (!data.series.length) return h('p', { class: 'empty' }, t('indicator.no_measurements'));
     return h('div', { class: 'table-wrap' }, h('table', { id: 'measurements' },
       h('thead', null, h('tr', null, ['period', 'territory', 'value', 'source_note', 'who']
-        .map((k) => h('th', { scope: 'col' }, t(`measurement.${k}`))), may.report ? h('th', { scope: 'col' }, t('measurement.actions')) : null)),
+        .map((k) => h('th', { scope: 'col' }, t(`measurement.${k}`))), may.report && !data.retired ? h('th', { scope: 'col' }, t('measurement.actions')) : null)),
       h('tbody', null, data.series.map((m) => h('tr', { dataset: { measurement: m.measurement } },
         h('th', { scope: 'row' }, m.period),
         h('td', null, m.territory),
@@ -94,7 +96,7 @@ export async function render(root, params, ctx) {
               h('br'), h('span', { class: 'muted' }, `${c.actor} · ${dateTime(c.recorded_at)}`))))) : null),
         h('td', null, m.source_note || '—'),
         h('td', null, m.actor, h('br'), h('span', { class: 'muted' }, dateTime(m.recorded_at))),
-        may.report ? h('td', null, correctForm(m)) : null)))));
+        may.report && !data.retired ? h('td', null, correctForm(m)) : null)))));
   }
 
   // Recording a measurement (reporters and above).
@@ -131,6 +133,99 @@ export async function render(root, params, ctx) {
   });
   recordForm.hidden = !may.report;
 
+  // Editing the definition (editors and admins): only the fields changed are sent,
+  // with the version they started from; edits of other fields made meanwhile merge,
+  // an edit of the same field is a conflict shown with the value it now has.
+  const DEF_FIELDS = ['name', 'unit', 'source', 'territory', 'direction', 'baseline_value', 'baseline_year', 'target_value', 'target_year'];
+  let editBase = null;
+  const editStatus = h('p', { id: 'edit-indicator-status', role: 'status', 'aria-live': 'polite' });
+  const defInput = (name) => {
+    const id = `def-${name}`;
+    let input;
+    if (name === 'direction') {
+      input = h('select', { id, name }, ['increase', 'decrease', 'stable'].map((d) => h('option', { value: d }, term('direction', d))));
+    } else {
+      input = h('input', { id, name, autocomplete: 'off', inputmode: /year/.test(name) ? 'numeric' : (/value/.test(name) ? 'decimal' : null) });
+    }
+    const label = name === 'name' ? t('indicator.col.name') : t(`indicator.def.${name}`);
+    return h('div', { class: ['field', `field-${name}`] }, h('label', { for: id }, label), input);
+  };
+  const editForm = h('form', { id: 'edit-indicator', class: 'edit-indicator' },
+    h('h2', null, t('indicator.edit')),
+    h('div', { class: 'fields' }, DEF_FIELDS.map(defInput)),
+    h('div', { class: 'field' }, h('label', { for: 'def-reason' }, t('edit.reason')), h('input', { id: 'def-reason', name: 'reason', autocomplete: 'off' })),
+    h('button', { type: 'submit', class: 'primary' }, t('edit.save')),
+    editStatus);
+  const valueOf = (name, v) => (/year/.test(name) ? Number(v) : String(v ?? ''));
+  function fillEdit() {
+    editBase = { version: data.version, values: Object.fromEntries(DEF_FIELDS.map((f) => [f, valueOf(f, data[f])])) };
+    for (const f of DEF_FIELDS) editForm.elements[f].value = String(data[f] ?? '');
+  }
+  editForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    editStatus.textContent = '';
+    editStatus.className = '';
+    const changes = {};
+    for (const f of DEF_FIELDS) {
+      let v = editForm.elements[f].value.trim();
+      if (/value/.test(f)) v = v.replace(',', '.');
+      const value = valueOf(f, v);
+      if (value !== editBase.values[f]) changes[f] = value;
+    }
+    if (!Object.keys(changes).length) {
+      editStatus.textContent = t('indicator.no_change');
+      return;
+    }
+    try {
+      const { data: out } = await api(path, {
+        method: 'PATCH', body: changes, ifMatch: editBase.version, reason: editForm.elements.reason.value,
+      });
+      data = (await api(path, { query: { min_position: out.position } })).data;
+      fillEdit();
+      editForm.elements.reason.value = '';
+      editStatus.textContent = t(out.merged ? 'edit.merged' : 'indicator.saved');
+      editStatus.className = 'ok';
+      renderBody();
+    } catch (err) {
+      editStatus.className = 'error';
+      if (err.status === 409 && err.problem && err.problem.theirs) {
+        const fields = err.problem.fields || Object.keys(err.problem.theirs);
+        editStatus.textContent = t('indicator.conflict', {
+          fields: fields.map((f) => `${f}: ${err.problem.theirs[f]}`).join(', '),
+        });
+      } else {
+        editStatus.textContent = err.problem && err.problem.field ? `${err.problem.field}: ${err.message}` : err.message;
+      }
+    }
+  });
+
+  const retireError = h('p', { class: 'error', role: 'alert' });
+  retireError.hidden = true;
+  const retireForm = h('form', { id: 'retire-indicator', class: 'inline-form' },
+    h('label', { for: 'retire-reason' }, t('indicator.retire_reason')),
+    h('input', { id: 'retire-reason', name: 'reason', required: true, autocomplete: 'off' }),
+    h('button', { type: 'submit', class: 'secondary' }, t('indicator.retire')),
+    retireError);
+  retireForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    retireError.hidden = true;
+    try {
+      await api(`${path}/retire`, { method: 'POST', body: { reason: retireForm.elements.reason.value.trim() } });
+      announce(t('indicator.retired_done'));
+    } catch (err) {
+      retireError.textContent = err.message;
+      retireError.hidden = false;
+    }
+  });
+  const manage = h('section', { id: 'manage-indicator', class: 'manage' }, editForm, h('h2', null, t('indicator.retire')), retireForm);
+
+  function showState() {
+    retiredNote.hidden = !data.retired;
+    retiredNote.textContent = data.retired ? t('indicator.retired_note', { reason: data.retired_reason || '' }) : '';
+    recordForm.hidden = !may.report || data.retired;
+    manage.hidden = !may.edit || data.retired;
+  }
+
   // A live update redraws the table: what a person was typing in a correction, and
   // which corrections were open, survive it.
   function renderBody() {
@@ -143,6 +238,7 @@ export async function render(root, params, ctx) {
       if (el) el.value = value;
     }
     for (const f of body.querySelectorAll('details form')) if (open.has(f.dataset.measurement)) f.closest('details').open = true;
+    showState();
   }
 
   let wanted = 0;
@@ -150,6 +246,7 @@ export async function render(root, params, ctx) {
     try {
       data = (await api(path, { query: { min_position: wanted } })).data;
       keepFocus(body, renderBody);
+      root.querySelector('#indicator-name').textContent = data.name;
     } catch { /* the next delta reads again */ }
   }, 100);
   const stop = ctx.live.subscribe(`indicator:${plan}/${indicator}`, 0, (_delta, position) => {
@@ -164,10 +261,12 @@ export async function render(root, params, ctx) {
     throw err;
   }
   if (!recordForm.elements.territory.value) recordForm.elements.territory.value = data.territory;
+  const title = h('span', { id: 'indicator-name' }, data.name);
+  fillEdit();
   replace(root,
     h('p', { class: 'breadcrumbs' }, h('a', { href: `#/plans/${encodeURIComponent(plan)}/indicators` }, t('indicator.title'))),
-    h('h1', null, h('span', { class: 'code' }, data.code), ' ', data.name),
-    body, recordForm);
+    h('h1', null, h('span', { class: 'code' }, data.code), ' ', title),
+    retiredNote, body, recordForm, manage);
   renderBody();
   return () => { stop(); refresh.cancel(); };
 }

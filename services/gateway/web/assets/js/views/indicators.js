@@ -33,7 +33,8 @@ export async function render(root, params, ctx) {
   function row(i) {
     return h('tr', { dataset: { indicator: i.code } },
       h('th', { scope: 'row' }, h('a', { href: href(i.code), class: 'code' }, i.code)),
-      h('td', null, i.name, h('br'), h('span', { class: 'muted' }, `${i.unit} · ${i.source}`)),
+      h('td', null, i.name, i.retired ? [' ', h('span', { class: 'chip retired', dataset: { retired: 'true' } }, t('indicator.retired_chip'))] : null,
+        h('br'), h('span', { class: 'muted' }, `${i.unit} · ${i.source}`)),
       h('td', { class: 'num', dataset: { field: 'latest' } },
         i.latest ? [decimal(i.latest.value), h('br'), h('span', { class: 'muted' }, i.latest.period)] : '—'),
       h('td', { class: 'num' }, `${decimal(i.baseline_value)} (${i.baseline_year})`),
