@@ -124,6 +124,9 @@ pub async fn run(quick: bool, only: &[String]) -> anyhow::Result<()> {
     if wanted("timetravel") {
         timetravel(&mut rows, if quick { 100_000 } else { 1_000_000 });
     }
+    if wanted("report") {
+        report(&mut rows, if quick { 5 } else { 30 })?;
+    }
     println!();
     println!("| benchmark | measured | raw baseline (same run) | ratio | target |");
     println!("| --- | --- | --- | --- | --- |");
@@ -1365,6 +1368,148 @@ fn timetravel(rows: &mut Vec<Row>, n: usize) {
         ratio: "-".into(),
         target: "-".into(),
     });
+}
+
+/// The monitoring report of a plan the size of Torino's (6 axes, 24 strategies, 111
+/// actions with funding and 50,000 progress reports, 74 indicators measured over three
+/// years), assembled from the read models and written as JSON (`format=json`, the raw
+/// baseline: the same data with no layout), then as PDF, HTML and XLSX, `runs` times
+/// each.
+fn report(rows: &mut Vec<Row>, runs: usize) -> anyhow::Result<()> {
+    use metroplan_projector::{Query, State};
+    let mut log = synthetic_plan_log(50_000);
+    let metadata = bench_metadata();
+    let plan = "PSM-BENCH";
+    let strategies: Vec<String> = (1..=6)
+        .flat_map(|a| (1..=4).map(move |s| format!("{a}.{s}")))
+        .collect();
+    let mut push = |stream: String, version: u64, e: NewEvent| {
+        let position = log.len() as u64 + 1;
+        log.push(Arc::new(RecordedEvent {
+            event_id: e.event_id,
+            stream_id: stream,
+            stream_version: version,
+            position,
+            event_type: e.event_type,
+            schema_version: e.schema_version,
+            recorded_at: chrono::Utc::now(),
+            metadata: e.metadata,
+            payload: e.payload,
+            hash: Vec::new(),
+        }));
+    };
+    for i in 0..74usize {
+        let code = format!("BENCH-{i:02}");
+        let stream = metroplan_events::streams::indicator(plan, &code);
+        let event = |e: pb::indicator_event::Event| pb::IndicatorEvent { event: Some(e) };
+        push(
+            stream.clone(),
+            1,
+            NewEvent::new(
+                &event(pb::indicator_event::Event::IndicatorDefined(
+                    pb::IndicatorDefined {
+                        plan: plan.into(),
+                        code: code.clone(),
+                        strategy: strategies[i % strategies.len()].clone(),
+                        name: format!("Indicatore di prova {i}"),
+                        unit: "%".into(),
+                        source: "bench".into(),
+                        direction: "increase".into(),
+                        baseline_value: "20".into(),
+                        baseline_year: 2020,
+                        target_value: "30".into(),
+                        target_year: 2023,
+                        territory: "Città metropolitana di Torino".into(),
+                    },
+                )),
+                metadata.clone(),
+            ),
+        );
+        for (k, year) in (2021..=2023).enumerate() {
+            push(
+                stream.clone(),
+                2 + k as u64,
+                NewEvent::new(
+                    &event(pb::indicator_event::Event::MeasurementRecorded(
+                        pb::MeasurementRecorded {
+                            plan: plan.into(),
+                            indicator: code.clone(),
+                            measurement: 1 + k as u32,
+                            period: year.to_string(),
+                            territory: "Città metropolitana di Torino".into(),
+                            value: format!("{}.{}", 20 + k * 2, i % 10),
+                            source_note: String::new(),
+                        },
+                    )),
+                    metadata.clone(),
+                ),
+            );
+        }
+    }
+    let mut state = State::default();
+    for e in &log {
+        state.apply(Arc::clone(e));
+    }
+    let period = metroplan_report::Period::new(
+        chrono::NaiveDate::from_ymd_opt(2021, 1, 1).context("date")?,
+        chrono::NaiveDate::from_ymd_opt(2023, 12, 31).context("date")?,
+    )?;
+    let query = Query::Report {
+        plan: plan.into(),
+        period,
+    };
+    let assemble = || -> anyhow::Result<metroplan_report::Report> {
+        let value = state
+            .answer(&query)
+            .context("the report of the bench plan")?;
+        Ok(serde_json::from_value(value)?)
+    };
+    let report = assemble()?;
+    anyhow::ensure!(
+        report.actions.len() == 111 && report.indicators.len() == 74,
+        "the bench report has {} actions and {} indicators",
+        report.actions.len(),
+        report.indicators.len()
+    );
+    let median = |mut d: Vec<Duration>| {
+        d.sort();
+        d[d.len() / 2]
+    };
+    let time = |f: &dyn Fn() -> anyhow::Result<usize>| -> anyhow::Result<(Duration, usize)> {
+        let mut d = Vec::with_capacity(runs);
+        let mut size = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            size = f()?;
+            d.push(started.elapsed());
+        }
+        Ok((median(d), size))
+    };
+    let (base, json) = time(&|| Ok(serde_json::to_vec(&assemble()?)?.len()))?;
+    let (pdf, pdf_bytes) = time(&|| Ok(metroplan_report::render_pdf(&assemble()?).len()))?;
+    let (html, html_bytes) = time(&|| Ok(metroplan_report::render_html(&assemble()?).len()))?;
+    let (xlsx, xlsx_bytes) = time(&|| Ok(metroplan_report::actions_xlsx(&assemble()?)?.len()))?;
+    eprintln!(
+        "report: assemble {base:.2?} ({json} B of JSON), pdf {pdf:.2?} ({pdf_bytes} B), html {html:.2?} ({html_bytes} B), xlsx {xlsx:.2?} ({xlsx_bytes} B)"
+    );
+    for (what, took, bytes) in [
+        ("PDF with its charts", pdf, pdf_bytes),
+        ("HTML page", html, html_bytes),
+        ("actions XLSX", xlsx, xlsx_bytes),
+    ] {
+        rows.push(Row {
+            name: format!(
+                "monitoring report, 111 actions and 74 indicators over a log of {} events: assembled and rendered as {what} ({} KiB), median of {runs}",
+                log.len(),
+                bytes / 1024
+            ),
+            measured: format!("{:.1} ms", ms(took)),
+            baseline: format!("the same report assembled and written as JSON: {:.1} ms", ms(base)),
+            ratio: format!("{:.1}×", took.as_secs_f64() / base.as_secs_f64().max(1e-9)),
+            target: "-".into(),
+        });
+    }
+    Ok(())
 }
 
 async fn verify(rows: &mut Vec<Row>, n: usize) -> anyhow::Result<()> {
