@@ -139,7 +139,7 @@ enum Cmd {
         /// Scale down the workloads (for a quick look, not for BENCHMARKS.md).
         #[arg(long)]
         quick: bool,
-        /// Run only these benchmarks: appends, rebuild, delivery, jetstream, verify, timetravel (all when absent).
+        /// Run only these benchmarks: appends, rebuild, delivery, jetstream, verify, timetravel, report (all when absent).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
