@@ -1124,6 +1124,30 @@ async fn nats_command_latency(servers: &Servers, reports: usize) -> anyhow::Resu
 /// A plan of 6 axes, 24 strategies and 111 actions (synthetic, benchmark data only),
 /// then progress reports round-robin over its actions up to `n` events, as recorded
 /// events.
+/// Appends `e` to an in-memory log at the next position, as version `version` of
+/// `stream`, recorded `at`.
+fn push_recorded(
+    log: &mut Vec<Arc<RecordedEvent>>,
+    stream: String,
+    version: u64,
+    at: chrono::DateTime<chrono::Utc>,
+    e: NewEvent,
+) {
+    let position = log.len() as u64 + 1;
+    log.push(Arc::new(RecordedEvent {
+        event_id: e.event_id,
+        stream_id: stream,
+        stream_version: version,
+        position,
+        event_type: e.event_type,
+        schema_version: e.schema_version,
+        recorded_at: at,
+        metadata: e.metadata,
+        payload: e.payload,
+        hash: Vec::new(),
+    }));
+}
+
 fn synthetic_plan_log(n: usize) -> Vec<Arc<RecordedEvent>> {
     use pb::plan_event::Event as P;
     let plan = "PSM-BENCH";
@@ -1139,19 +1163,8 @@ fn synthetic_plan_log(n: usize) -> Vec<Arc<RecordedEvent>> {
     let mut push = |log: &mut Vec<Arc<RecordedEvent>>, stream: String, e: NewEvent| {
         let v = versions.entry(stream.clone()).or_default();
         *v += 1;
-        let position = log.len() as u64 + 1;
-        log.push(Arc::new(RecordedEvent {
-            event_id: e.event_id,
-            stream_id: stream,
-            stream_version: *v,
-            position,
-            event_type: e.event_type,
-            schema_version: e.schema_version,
-            recorded_at: start + chrono::Duration::seconds(i64::try_from(position).unwrap_or(0)),
-            metadata: e.metadata,
-            payload: e.payload,
-            hash: Vec::new(),
-        }));
+        let at = start + chrono::Duration::seconds(i64::try_from(log.len() + 1).unwrap_or(0));
+        push_recorded(log, stream, *v, at, e);
     };
     let plan_stream = metroplan_events::streams::plan(plan);
     let plan_event = |e: P| pb::PlanEvent { event: Some(e) };
@@ -1384,19 +1397,7 @@ fn report(rows: &mut Vec<Row>, runs: usize) -> anyhow::Result<()> {
         .flat_map(|a| (1..=4).map(move |s| format!("{a}.{s}")))
         .collect();
     let mut push = |stream: String, version: u64, e: NewEvent| {
-        let position = log.len() as u64 + 1;
-        log.push(Arc::new(RecordedEvent {
-            event_id: e.event_id,
-            stream_id: stream,
-            stream_version: version,
-            position,
-            event_type: e.event_type,
-            schema_version: e.schema_version,
-            recorded_at: chrono::Utc::now(),
-            metadata: e.metadata,
-            payload: e.payload,
-            hash: Vec::new(),
-        }));
+        push_recorded(&mut log, stream, version, chrono::Utc::now(), e)
     };
     for i in 0..74usize {
         let code = format!("BENCH-{i:02}");

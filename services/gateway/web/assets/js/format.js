@@ -1,7 +1,7 @@
 // Numbers, money, dates, statuses and events in the reader's language.
 
 import { h } from './dom.js';
-import { t, has, locale } from './i18n.js';
+import { t, has, term, locale } from './i18n.js';
 
 export const STATUSES = ['not_started', 'started', 'in_progress', 'completed', 'suspended', 'cancelled'];
 
@@ -86,7 +86,7 @@ export function fieldText(field, value) {
       return list.map((l) => `${l.source}${l.programme ? ` ${l.programme}` : ''}: ${euros(l.planned_cents)}`).join('; ') || '—';
     }
     if (field === 'instrument_links') {
-      return list.map((l) => [l.instrument, l.section, l.effect, l.state && has(`effect_state.${l.state}`) ? t(`effect_state.${l.state}`) : l.state,
+      return list.map((l) => [l.instrument, l.section, l.effect, l.state && term('effect_state', l.state),
         l.dup_objective && l.dup_objective.code].filter(Boolean).join(' · ')).join('; ') || '—';
     }
     return list.join(', ') || '—';

@@ -49,3 +49,9 @@ export function t(key, vars) {
 export function has(key) {
   return key in dictionaries[current] || key in dictionaries.it;
 }
+
+/** The words for a vocabulary value (`term('trend', 'improving')`), or the value itself
+ * when the dictionary has none. */
+export function term(prefix, value) {
+  return has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value;
+}

@@ -10,7 +10,7 @@
 
 import { api, actionPath, ApiError } from '../api.js';
 import { h, replace, debounce, announce } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { effectChip } from './instruments.js';
 import {
   STATUSES, statusChip, statusLabel, progressBar, euros, date, dateTime, eventLabel, eventSummary,
@@ -339,7 +339,7 @@ export async function render(root, params, ctx) {
     replace(linksBox, h('h2', null, t('field.instrument_links')), view.instrument_links.length
       ? h('ul', null, view.instrument_links.map((l) => h('li', { dataset: { instrument: l.instrument } }, h('strong', null, l.instrument), l.section ? ` (${l.section})` : '', l.effect ? `: ${l.effect}` : '',
         ' ', effectChip(l.state),
-        l.dup_objective ? h('div', { class: 'muted' }, `${has(`dup_level.${l.dup_objective.level}`) ? t(`dup_level.${l.dup_objective.level}`) : l.dup_objective.level} ${l.dup_objective.code} — ${l.dup_objective.title}`) : null)))
+        l.dup_objective ? h('div', { class: 'muted' }, `${term('dup_level', l.dup_objective.level)} ${l.dup_objective.code} — ${l.dup_objective.title}`) : null)))
       : h('p', { class: 'muted' }, t('action.no_links')));
     replace(agreementsBox, h('h2', null, t('action.agreements')), view.agreements.length
       ? h('ul', null, view.agreements.map((a) => h('li', { dataset: { agreement: a.id } },

@@ -3,10 +3,8 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { euros, date } from '../format.js';
-
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 
 export async function render(root, params, ctx) {
   const { plan } = params;

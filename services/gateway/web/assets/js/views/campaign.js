@@ -5,11 +5,9 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus, announce } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { date, dateTime, decimal } from '../format.js';
 import { stateChip } from './campaigns.js';
-
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 
 /** The results of one question in one scope. */
 export function questionResult(r) {

@@ -5,11 +5,10 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { euros } from '../format.js';
 import { barChart } from '../charts.js';
 
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 const FUNDING_EVENT = /^(Action|Agreement|Commitment)/;
 
 function amountCells(a) {

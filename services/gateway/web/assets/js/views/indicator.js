@@ -5,12 +5,10 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus, announce } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { decimal, dateTime } from '../format.js';
 import { lineChart } from '../charts.js';
 import { trendChip, onTrackChip } from './indicators.js';
-
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 
 export async function render(root, params, ctx) {
   const { plan, indicator } = params;

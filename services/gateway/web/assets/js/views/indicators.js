@@ -5,10 +5,8 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { decimal } from '../format.js';
-
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 
 /** Event types on `plan:<plan>` that change an indicator. */
 export const INDICATOR_EVENT = /^(Indicator|Measurement)/;

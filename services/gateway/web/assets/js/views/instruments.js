@@ -5,9 +5,7 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus } from '../dom.js';
-import { t, has } from '../i18n.js';
-
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
+import { t, term } from '../i18n.js';
 
 export function effectChip(state) {
   const s = state || 'not_stated';

@@ -3,10 +3,9 @@
 
 import { api, planPath } from '../api.js';
 import { h, replace, debounce, keepFocus } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import { date } from '../format.js';
 
-const term = (prefix, v) => (has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v);
 const TABLE_EVENTS = new Set(['TableCreated', 'TableMemberJoined', 'TableMemberLeft', 'MeetingHeld']);
 
 export async function render(root, params, ctx) {
